@@ -1,0 +1,306 @@
+// Linear and Conv2d (docs/arithmetic.md §3): int8 GEMMs against packed weights.
+//
+// Linear multiplies the rows of x [rows, K] by the packed weight [N, K]. Conv2d lowers
+// each group to a GEMM: im2col builds A [B·OH·OW, C/g·KH·KW] (zero where the window
+// leaves the image), GemmS8 multiplies it by the group's packed weights, and the
+// result, requantized, is transposed into the channel-major output. Depthwise
+// convolutions are computed directly.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "ops/common.h"
+#include "ops/ops.h"
+#include "veil/arith.h"
+
+namespace veil::ops {
+namespace {
+
+// Bound on the per-call scratch buffers; larger inputs are processed in row blocks.
+constexpr int64_t kScratchBytes = int64_t{4} << 20;
+
+// ---------------------------------------------------------------------------- Linear
+
+Status CheckLinear(const Node& node, std::span<const Shape> in) {
+  const Shape& x = in[0];
+  if (x.empty() || x.back() < 1)
+    return Invalid("input x has shape " + ShapeToString(x) +
+                   ", expected [..., K] with a static K");
+  const Tensor* weight = nullptr;
+  const Tensor* bias = nullptr;
+  VEIL_RETURN_IF_ERROR(GetParamRank(node, "weight", DType::kInt8, 2, &weight));
+  const int64_t n = weight->dim(0);
+  const int64_t k = weight->dim(1);
+  if (k != x.back())
+    return Invalid("param 'weight' has shape " + ShapeToString(weight->shape()) +
+                   " but input x has K = " + std::to_string(x.back()));
+  VEIL_RETURN_IF_ERROR(CheckInt8Range(*weight, "weight"));
+  VEIL_RETURN_IF_ERROR(GetParam(node, "bias", DType::kInt32, {n}, &bias));
+  VEIL_RETURN_IF_ERROR(CheckRequantParams(node, "multiplier", "shift", n));
+  VEIL_RETURN_IF_ERROR(CheckActRange(node));
+  return CheckAccumulatorBound(k, bias);
+}
+
+Status InferLinear(const Node& node, std::span<const Shape> in, Shape* out) {
+  const Tensor& weight = *node.FindParam("weight");
+  if (in[0].empty() || in[0].back() != weight.dim(1))
+    return Invalid("input x has shape " + ShapeToString(in[0]) + ", expected [..., " +
+                   std::to_string(weight.dim(1)) + "]");
+  *out = in[0];
+  out->back() = weight.dim(0);
+  return Status::Ok();
+}
+
+Status PrepareLinear(const Node& node, KernelPath path, PreparedNode* prepared) {
+  const Tensor& weight = *node.FindParam("weight");
+  const int64_t n = weight.dim(0), k = weight.dim(1);
+  prepared->packed.push_back(PackWeights(path, n, k, weight.i8().data(), k));
+  ExpandRequantParams(node, "multiplier", "shift", prepared);
+  return Status::Ok();
+}
+
+Status RunLinear(const OpContext& ctx, const Node& node, const PreparedNode& prepared,
+                 std::span<const Tensor* const> in, Tensor* out) {
+  const PackedWeights& weight = *prepared.packed[0];
+  const int64_t n = weight.n(), k = weight.k();
+  const int64_t rows = in[0]->size() / k;
+  const int32_t* bias = node.FindParam("bias")->i32().data();
+  const int8_t* x = in[0]->i8().data();
+  int8_t* y = out->i8().data();
+  const int64_t block = std::clamp<int64_t>(kScratchBytes / (4 * n), 1, rows);
+  std::vector<int32_t> acc(static_cast<size_t>(block * n));
+  for (int64_t r0 = 0; r0 < rows; r0 += block) {
+    const int64_t m = std::min(block, rows - r0);
+    GemmS8(weight, m, x + r0 * k, k, bias, acc.data(), n, ctx.pool);
+    RequantizeRows(ctx.path, m, n, acc.data(), n, prepared.multiplier.data(),
+                   prepared.shift.data(), prepared.per_channel(), ActMin(node), ActMax(node),
+                   y + r0 * n, n, ctx.pool);
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------- Conv2d
+
+// Geometry of a validated Conv2d node; attributes fall back to ONNX's defaults.
+struct ConvGeometry {
+  int64_t c, h, w;          // input
+  int64_t o, cg, og, kh, kw;  // weight [O, C/g, KH, KW], og = O/g
+  int64_t group;
+  int64_t sh, sw, pt, pl, pb, pr, dh, dw;
+  int64_t oh, ow;           // output
+
+  int64_t k() const { return cg * kh * kw; }
+};
+
+ConvGeometry GetConvGeometry(const Node& node, const Shape& x) {
+  const Tensor& weight = *node.FindParam("weight");
+  const auto strides = AttrOr(node, "strides", {1, 1});
+  const auto pads = AttrOr(node, "pads", {0, 0, 0, 0});
+  const auto dilations = AttrOr(node, "dilations", {1, 1});
+  ConvGeometry g;
+  g.c = x[0], g.h = x[1], g.w = x[2];
+  g.o = weight.dim(0), g.cg = weight.dim(1), g.kh = weight.dim(2), g.kw = weight.dim(3);
+  g.group = node.AttrInt("group", 1);
+  g.og = g.o / g.group;
+  g.sh = strides[0], g.sw = strides[1];
+  g.pt = pads[0], g.pl = pads[1], g.pb = pads[2], g.pr = pads[3];
+  g.dh = dilations[0], g.dw = dilations[1];
+  g.oh = WindowOutDim(g.h, g.kh, g.sh, g.pt, g.pb, g.dh);
+  g.ow = WindowOutDim(g.w, g.kw, g.sw, g.pl, g.pr, g.dw);
+  return g;
+}
+
+Status CheckConv2d(const Node& node, std::span<const Shape> in) {
+  const Shape& x = in[0];
+  if (x.size() != 3 || x[0] < 1 || x[1] < 1 || x[2] < 1)
+    return Invalid("input x has shape " + ShapeToString(x) + ", expected static [C, H, W]");
+  VEIL_RETURN_IF_ERROR(CheckAttr(node, "group", 1, false, 1, kMaxGeometry));
+  VEIL_RETURN_IF_ERROR(CheckAttr(node, "strides", 2, false, 1, kMaxGeometry));
+  VEIL_RETURN_IF_ERROR(CheckAttr(node, "pads", 4, false, 0, kMaxGeometry));
+  VEIL_RETURN_IF_ERROR(CheckAttr(node, "dilations", 2, false, 1, kMaxGeometry));
+  const Tensor* weight = nullptr;
+  const Tensor* bias = nullptr;
+  VEIL_RETURN_IF_ERROR(GetParamRank(node, "weight", DType::kInt8, 4, &weight));
+  const int64_t group = node.AttrInt("group", 1);
+  const int64_t o = weight->dim(0);
+  if (x[0] % group != 0 || o % group != 0 || weight->dim(1) != x[0] / group)
+    return Invalid("param 'weight' has shape " + ShapeToString(weight->shape()) +
+                   ", inconsistent with input channels " + std::to_string(x[0]) +
+                   " and group " + std::to_string(group) +
+                   " (expected [O, C/group, KH, KW] with C and O divisible by group)");
+  if (weight->dim(2) > kMaxGeometry || weight->dim(3) > kMaxGeometry)
+    return Invalid("param 'weight' has an oversized kernel " + ShapeToString(weight->shape()));
+  VEIL_RETURN_IF_ERROR(CheckInt8Range(*weight, "weight"));
+  VEIL_RETURN_IF_ERROR(GetParam(node, "bias", DType::kInt32, {o}, &bias));
+  VEIL_RETURN_IF_ERROR(CheckRequantParams(node, "multiplier", "shift", o));
+  VEIL_RETURN_IF_ERROR(CheckActRange(node));
+  const ConvGeometry g = GetConvGeometry(node, x);
+  if (g.oh < 1 || g.ow < 1)
+    return Invalid("the kernel (dilated) does not fit in the padded input " + ShapeToString(x));
+  return CheckAccumulatorBound(g.k(), bias);
+}
+
+Status InferConv2d(const Node& node, std::span<const Shape> in, Shape* out) {
+  const ConvGeometry g = GetConvGeometry(node, in[0]);
+  *out = {g.o, g.oh, g.ow};
+  return Status::Ok();
+}
+
+Status PrepareConv2d(const Node& node, KernelPath path, PreparedNode* prepared) {
+  const Tensor& weight = *node.FindParam("weight");
+  const int64_t group = node.AttrInt("group", 1);
+  const int64_t og = weight.dim(0) / group;
+  const int64_t k = weight.dim(1) * weight.dim(2) * weight.dim(3);
+  const bool depthwise = weight.dim(1) == 1 && og == 1;  // run directly, no GEMM
+  for (int64_t gi = 0; gi < group && !depthwise; ++gi)
+    prepared->packed.push_back(PackWeights(path, og, k, weight.i8().data() + gi * og * k, k));
+  ExpandRequantParams(node, "multiplier", "shift", prepared);
+  return Status::Ok();
+}
+
+// Rows [r0, r1) of the im2col matrix of one group, over all samples: row r is output
+// pixel (i, j) = r mod OH·OW of sample r / OH·OW; column (c, u, v) holds
+// x̃[c0 + c, i·sh − pt + u·dh, j·sw − pl + v·dw], zero outside the image.
+void Im2col(const ConvGeometry& g, const int8_t* x, int64_t c0, int64_t r0, int64_t r1,
+            int8_t* col) {
+  const int64_t k = g.k(), pixels = g.oh * g.ow, plane = g.h * g.w;
+  int64_t b = r0 / pixels, i = (r0 % pixels) / g.ow, j = r0 % g.ow;  // advanced per row
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t h0 = i * g.sh - g.pt, w0 = j * g.sw - g.pl;
+    // Whether the kernel row stays inside [0, W) as a whole (no per-element test).
+    const bool row_inside = w0 >= 0 && w0 + (g.kw - 1) * g.dw < g.w;
+    int8_t* dst = col + (r - r0) * k;
+    const int8_t* sample = x + (b * g.c + c0) * plane;
+    for (int64_t c = 0; c < g.cg; ++c) {
+      for (int64_t u = 0; u < g.kh; ++u, dst += g.kw) {
+        const int64_t ih = h0 + u * g.dh;
+        if (ih < 0 || ih >= g.h) {
+          for (int64_t v = 0; v < g.kw; ++v) dst[v] = 0;
+          continue;
+        }
+        const int8_t* src = sample + c * plane + ih * g.w;
+        if (row_inside) {
+          for (int64_t v = 0; v < g.kw; ++v) dst[v] = src[w0 + v * g.dw];
+        } else {
+          for (int64_t v = 0; v < g.kw; ++v) {
+            const int64_t iw = w0 + v * g.dw;
+            dst[v] = (iw >= 0 && iw < g.w) ? src[iw] : int8_t{0};
+          }
+        }
+      }
+    }
+    if (++j == g.ow) {
+      j = 0;
+      if (++i == g.oh) i = 0, ++b;
+    }
+  }
+}
+
+// Depthwise convolution (one input and one output channel per group): a GEMM with
+// N = 1 would waste the kernels, so each (sample, channel) plane is computed directly
+// with the same integer operations (the accumulator sum is exact, so order is free).
+void RunDepthwise(const OpContext& ctx, const Node& node, const PreparedNode& prepared,
+                  const ConvGeometry& g, const Tensor& x, Tensor* out) {
+  const int8_t* weight = node.FindParam("weight")->i8().data();
+  const int32_t* bias = node.FindParam("bias")->i32().data();
+  const bool per_channel = prepared.per_channel();
+  const int32_t lo = ActMin(node), hi = ActMax(node);
+  const int64_t taps = g.kh * g.kw, pixels = g.oh * g.ow;
+  ParallelRows(ctx.pool, x.dim(0) * g.c, pixels * taps, [&](int64_t q0, int64_t q1) {
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t c = q % g.c;
+      const int8_t* plane = x.i8().data() + q * g.h * g.w;
+      const int8_t* w = weight + c * taps;
+      const int32_t mult = prepared.multiplier[per_channel ? static_cast<size_t>(c) : 0];
+      const int32_t shift = prepared.shift[per_channel ? static_cast<size_t>(c) : 0];
+      int8_t* y = out->i8().data() + q * pixels;
+      for (int64_t i = 0; i < g.oh; ++i)
+        for (int64_t j = 0; j < g.ow; ++j) {
+          int32_t acc = bias[c];
+          for (int64_t u = 0; u < g.kh; ++u) {
+            const int64_t ih = i * g.sh - g.pt + u * g.dh;
+            if (ih < 0 || ih >= g.h) continue;
+            for (int64_t v = 0; v < g.kw; ++v) {
+              const int64_t iw = j * g.sw - g.pl + v * g.dw;
+              if (iw >= 0 && iw < g.w) acc += int32_t{plane[ih * g.w + iw]} * w[u * g.kw + v];
+            }
+          }
+          y[i * g.ow + j] = static_cast<int8_t>(Requantize(acc, mult, shift, lo, hi));
+        }
+    }
+  });
+}
+
+Status RunConv2d(const OpContext& ctx, const Node& node, const PreparedNode& prepared,
+                 std::span<const Tensor* const> in, Tensor* out) {
+  const Tensor& x = *in[0];
+  const ConvGeometry g = GetConvGeometry(node, SampleShape(x));
+  if (g.cg == 1 && g.og == 1) {
+    RunDepthwise(ctx, node, prepared, g, x, out);
+    return Status::Ok();
+  }
+  // GEMM rows run over every output pixel of every sample, in tiles bounded by the
+  // scratch budget; each tile is one GemmS8 call per group.
+  const int64_t k = g.k();
+  const int64_t pixels = g.oh * g.ow;
+  const int64_t rows = x.dim(0) * pixels;
+  const int64_t tile = std::clamp<int64_t>(kScratchBytes / std::max(k, 4 * g.og), 1, rows);
+  std::vector<int8_t> col(static_cast<size_t>(tile * k));
+  std::vector<int32_t> acc(static_cast<size_t>(tile * g.og));
+  std::vector<int8_t> tmp(static_cast<size_t>(tile * g.og));
+  const int32_t* bias = node.FindParam("bias")->i32().data();
+  const bool per_channel = prepared.per_channel();
+  const int32_t lo = ActMin(node), hi = ActMax(node);
+  int8_t* y = out->i8().data();
+  for (int64_t gi = 0; gi < g.group; ++gi) {
+    const int64_t n0 = gi * g.og;  // first output channel of the group
+    const size_t q0 = per_channel ? static_cast<size_t>(n0) : 0;
+    for (int64_t r0 = 0; r0 < rows; r0 += tile) {
+      const int64_t m = std::min(tile, rows - r0);
+      ParallelRows(ctx.pool, m, k, [&](int64_t a, int64_t b) {
+        Im2col(g, x.i8().data(), gi * g.cg, r0 + a, r0 + b, col.data() + a * k);
+      });
+      GemmS8(*prepared.packed[static_cast<size_t>(gi)], m, col.data(), k, bias + n0, acc.data(),
+             g.og, ctx.pool);
+      RequantizeRows(ctx.path, m, g.og, acc.data(), g.og, prepared.multiplier.data() + q0,
+                     prepared.shift.data() + q0, per_channel, lo, hi, tmp.data(), g.og,
+                     ctx.pool);
+      // tmp [m, og] -> y[b, n0 + n, p]: transpose into the channel-major output.
+      for (int64_t r = r0; r < r0 + m; ++r) {
+        const int64_t b = r / pixels, p = r % pixels;
+        int8_t* dst = y + (b * g.o + n0) * pixels + p;
+        const int8_t* src = tmp.data() + (r - r0) * g.og;
+        for (int64_t n = 0; n < g.og; ++n) dst[n * pixels] = src[n];
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const OpDef& LinearDef() {
+  static const OpDef def = {
+      .attrs = {"act_min", "act_max"},
+      .params = {"weight", "bias", "multiplier", "shift"},
+      .check = CheckLinear,
+      .infer = InferLinear,
+      .prepare = PrepareLinear,
+      .run = RunLinear,
+  };
+  return def;
+}
+
+const OpDef& Conv2dDef() {
+  static const OpDef def = {
+      .attrs = {"act_min", "act_max", "strides", "pads", "dilations", "group"},
+      .params = {"weight", "bias", "multiplier", "shift"},
+      .check = CheckConv2d,
+      .infer = InferConv2d,
+      .prepare = PrepareConv2d,
+      .run = RunConv2d,
+  };
+  return def;
+}
+
+}  // namespace veil::ops

@@ -1,0 +1,130 @@
+// LayerNorm and RmsNorm (docs/arithmetic.md §3): integer normalisation over the last
+// axis with an integer square root.
+//
+// Bounds (validated): C <= 8192, |gamma| < 2^31, |beta| < 2^61, 0 <= eps < 2^40. Then
+// |d| <= 254·C < 2^21, V < 2^62, |n| < 2^20, |n·gamma| < 2^51 and every step is exact in
+// int64 and within the domains of RoundDiv, ISqrt and RoundShift.
+#include <string>
+
+#include "ops/common.h"
+#include "ops/ops.h"
+#include "veil/arith.h"
+
+namespace veil::ops {
+namespace {
+
+constexpr int64_t kMaxNormWidth = 8192;
+constexpr int kFractionBits = 12;  // F in docs/arithmetic.md
+constexpr int64_t kMaxBeta = int64_t{1} << 61;
+constexpr int64_t kMaxEps = int64_t{1} << 40;
+
+Status CheckNorm(const Node& node, std::span<const Shape> in, bool layer_norm) {
+  const Shape& x = in[0];
+  if (x.empty() || x.back() < 1)
+    return Invalid("input x has shape " + ShapeToString(x) +
+                   ", expected [..., C] with a static C");
+  const int64_t c = x.back();
+  if (c > kMaxNormWidth)
+    return Invalid("normalised width C = " + std::to_string(c) + " exceeds 8192");
+  const Tensor* gamma = nullptr;
+  const Tensor* beta = nullptr;
+  const Tensor* eps = nullptr;
+  const Tensor* shift = nullptr;
+  VEIL_RETURN_IF_ERROR(GetParam(node, "gamma", DType::kInt32, {c}, &gamma));
+  for (int32_t g : gamma->i32())
+    if (g == INT32_MIN) return Invalid("param 'gamma' holds -2^31; |gamma| must be < 2^31");
+  if (layer_norm || node.FindParam("beta") != nullptr) {
+    VEIL_RETURN_IF_ERROR(GetParam(node, "beta", DType::kInt64, {c}, &beta));
+    for (int64_t b : beta->i64()) {
+      if (b <= -kMaxBeta || b >= kMaxBeta)
+        return Invalid("param 'beta' holds " + std::to_string(b) + "; |beta| must be < 2^61");
+      if (!layer_norm && b != 0)
+        return Invalid("param 'beta' holds " + std::to_string(b) + "; RmsNorm's beta must be 0");
+    }
+  }
+  VEIL_RETURN_IF_ERROR(GetParam(node, "eps", DType::kInt64, {1}, &eps));
+  if (eps->i64()[0] < 0 || eps->i64()[0] >= kMaxEps)
+    return Invalid("param 'eps' is " + std::to_string(eps->i64()[0]) + ", outside [0, 2^40)");
+  VEIL_RETURN_IF_ERROR(GetParam(node, "shift", DType::kInt32, {1}, &shift));
+  if (shift->i32()[0] < 0 || shift->i32()[0] > 62)
+    return Invalid("param 'shift' is " + std::to_string(shift->i32()[0]) + ", outside [0, 62]");
+  return CheckActRange(node);
+}
+
+Status CheckLayerNorm(const Node& node, std::span<const Shape> in) {
+  return CheckNorm(node, in, true);
+}
+
+Status CheckRmsNorm(const Node& node, std::span<const Shape> in) {
+  return CheckNorm(node, in, false);
+}
+
+Status InferNorm(const Node&, std::span<const Shape> in, Shape* out) {
+  *out = in[0];
+  return Status::Ok();
+}
+
+// Normalises each row of C elements. For LayerNorm the centred values are
+// d[c] = C·x[c] − Σx; for RmsNorm d[c] = x[c] and V uses x directly.
+template <bool kLayerNorm>
+Status RunNorm(const OpContext& ctx, const Node& node, const PreparedNode&,
+               std::span<const Tensor* const> in, Tensor* out) {
+  const int64_t c = in[0]->shape().back();
+  const int64_t rows = in[0]->size() / c;
+  const int32_t* gamma = node.FindParam("gamma")->i32().data();
+  const Tensor* beta_param = node.FindParam("beta");
+  const int64_t* beta = beta_param ? beta_param->i64().data() : nullptr;  // RmsNorm: all 0
+  const int64_t eps = node.FindParam("eps")->i64()[0];
+  const int shift = ScalarParam(node, "shift");
+  const int32_t lo = ActMin(node), hi = ActMax(node);
+  const int8_t* x = in[0]->i8().data();
+  int8_t* y = out->i8().data();
+  ParallelRows(ctx.pool, rows, c, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int8_t* xr = x + r * c;
+      int64_t sum = 0;
+      if constexpr (kLayerNorm)
+        for (int64_t i = 0; i < c; ++i) sum += xr[i];
+      const int64_t scale = kLayerNorm ? c : 1;
+      int64_t v = 0;
+      for (int64_t i = 0; i < c; ++i) {
+        const int64_t d = scale * xr[i] - sum;
+        v += d * d;
+      }
+      const int64_t root = ISqrt(RoundDiv(v, c) + eps);
+      for (int64_t i = 0; i < c; ++i) {
+        const int64_t d = scale * xr[i] - sum;
+        const int64_t n = root == 0 ? 0 : RoundDiv(d * (int64_t{1} << kFractionBits), root);
+        const int64_t b = beta ? beta[i] : 0;
+        y[r * c + i] = static_cast<int8_t>(Clamp(RoundShift(n * gamma[i] + b, shift), lo, hi));
+      }
+    }
+  });
+  return Status::Ok();
+}
+
+}  // namespace
+
+const OpDef& LayerNormDef() {
+  static const OpDef def = {
+      .attrs = {"act_min", "act_max"},
+      .params = {"gamma", "beta", "eps", "shift"},
+      .check = CheckLayerNorm,
+      .infer = InferNorm,
+      .run = RunNorm<true>,
+  };
+  return def;
+}
+
+const OpDef& RmsNormDef() {
+  static const OpDef def = {
+      .attrs = {"act_min", "act_max"},
+      .params = {"gamma", "beta", "eps", "shift"},
+      .check = CheckRmsNorm,
+      .infer = InferNorm,
+      .run = RunNorm<false>,
+  };
+  return def;
+}
+
+}  // namespace veil::ops

@@ -1,0 +1,240 @@
+// Randomized comparisons of the GEMM-based ops (and the norms) against the naive
+// reference in reference.cc, on every kernel path this machine can run.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "graph_test_util.h"
+#include "reference.h"
+#include "veil/kernels.h"
+#include "veil/session.h"
+
+namespace veil {
+namespace {
+
+using gt::GraphBuilder;
+using gt::I32;
+using gt::I64;
+using gt::I8;
+using gt::RandomI32;
+using gt::RandomI8;
+using gt::RandomTensor8;
+using gt::Scalar32;
+
+std::vector<KernelPath> AvailablePaths() {
+  std::vector<KernelPath> paths;
+  for (KernelPath p : {KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvx512,
+                       KernelPath::kAvx512Vnni})
+    if (KernelPathAvailable(p)) paths.push_back(p);
+  return paths;
+}
+
+// Runs `graph` on every available path (threads 1 and 2) and checks the single output
+// equals `expected`.
+void ExpectAllPathsEqual(const Graph& graph, const std::vector<Tensor>& inputs,
+                         const Tensor& expected, const std::string& what) {
+  for (KernelPath path : AvailablePaths())
+    for (int threads : {1, 2}) {
+      auto session = Session::Create(graph, {path, threads});
+      ASSERT_TRUE(session.ok()) << what << ": " << session.status().ToString();
+      auto out = (*session)->Run(inputs);
+      ASSERT_TRUE(out.ok()) << what << ": " << out.status().ToString();
+      ASSERT_EQ((*out)[0].shape(), expected.shape()) << what;
+      ASSERT_TRUE((*out)[0] == expected)
+          << what << " differs from the reference on " << KernelPathName(path) << " with "
+          << threads << " threads";
+    }
+}
+
+reference::Requant RandomRequant(std::mt19937_64& rng, int64_t k, int64_t channels,
+                                 bool per_channel) {
+  reference::Requant rq;
+  for (int64_t c = 0; c < (per_channel ? channels : 1); ++c) {
+    const auto [m, s] = gt::RandomRequant(rng, k);
+    rq.multiplier.push_back(m);
+    rq.shift.push_back(s);
+  }
+  std::uniform_int_distribution<int> coin(0, 4);
+  if (coin(rng) == 0) rq.lo = 0;  // fused ReLU
+  if (coin(rng) == 0) rq.hi = 100;
+  return rq;
+}
+
+std::vector<Param> RequantParams(const reference::Requant& rq) {
+  const int64_t n = static_cast<int64_t>(rq.multiplier.size());
+  return {{"multiplier", I32({n}, rq.multiplier)}, {"shift", I32({n}, rq.shift)}};
+}
+
+std::vector<Attr> ActAttrs(const reference::Requant& rq) {
+  return {{"act_min", {rq.lo}}, {"act_max", {rq.hi}}};
+}
+
+TEST(RandomOpsTest, LinearMatchesReference) {
+  std::mt19937_64 rng(11);
+  for (int64_t k : {1, 3, 16, 63, 64, 65, 300})
+    for (int64_t n : {1, 5, 16, 33, 100}) {
+      std::uniform_int_distribution<int64_t> dim(1, 6);
+      const int64_t batch = dim(rng), rows = dim(rng);
+      const bool rank3 = (k + n) % 2 == 0;
+      const Shape in_shape = rank3 ? Shape{rows, k} : Shape{k};
+      const Shape out_shape = rank3 ? Shape{rows, n} : Shape{n};
+      const auto rq = RandomRequant(rng, k, n, n % 3 != 0);
+      const Tensor weight = RandomTensor8(rng, {n, k});
+      const int32_t bias_range = static_cast<int32_t>(5000 * std::sqrt(double(k)));
+      const Tensor bias = I32({n}, RandomI32(rng, static_cast<size_t>(n), -bias_range, bias_range));
+      std::vector<Param> params = RequantParams(rq);
+      params.push_back({"weight", weight});
+      params.push_back({"bias", bias});
+      const Graph g = gt::SingleOp(OpKind::kLinear, {in_shape}, out_shape, ActAttrs(rq), params);
+      Shape x_shape = in_shape;
+      x_shape.insert(x_shape.begin(), batch);
+      const Tensor x = RandomTensor8(rng, x_shape);
+      ExpectAllPathsEqual(g, {x}, reference::Linear(x, weight, bias, rq),
+                          "Linear K=" + std::to_string(k) + " N=" + std::to_string(n));
+    }
+}
+
+TEST(RandomOpsTest, Conv2dMatchesReference) {
+  std::mt19937_64 rng(22);
+  std::uniform_int_distribution<int64_t> small(1, 3), pad(0, 2), size(1, 9), pick(0, 3);
+  int tested = 0;
+  while (tested < 60) {
+    const int64_t group = std::vector<int64_t>{1, 1, 2, 3}[static_cast<size_t>(pick(rng))];
+    const bool depthwise = pick(rng) == 0;
+    const int64_t c = depthwise ? group : group * small(rng);
+    const int64_t o = depthwise ? group : group * small(rng);
+    const int64_t kh = small(rng), kw = small(rng), h = size(rng), w = size(rng);
+    const std::vector<int64_t> strides = {small(rng), small(rng)};
+    const std::vector<int64_t> pads = {pad(rng), pad(rng), pad(rng), pad(rng)};
+    const std::vector<int64_t> dil = {small(rng) == 1 ? 2 : 1, small(rng) == 1 ? 2 : 1};
+    const int64_t oh_span = h + pads[0] + pads[2] - dil[0] * (kh - 1) - 1;
+    const int64_t ow_span = w + pads[1] + pads[3] - dil[1] * (kw - 1) - 1;
+    if (oh_span < 0 || ow_span < 0) continue;
+    const int64_t oh = oh_span / strides[0] + 1, ow = ow_span / strides[1] + 1;
+    const int64_t batch = small(rng);
+    const auto rq = RandomRequant(rng, c / group * kh * kw, o, pick(rng) != 0);
+    const Tensor weight = RandomTensor8(rng, {o, c / group, kh, kw});
+    const int32_t bias_range = static_cast<int32_t>(5000 * std::sqrt(double(c / group * kh * kw)));
+    const Tensor bias = I32({o}, RandomI32(rng, static_cast<size_t>(o), -bias_range, bias_range));
+    std::vector<Param> params = RequantParams(rq);
+    params.push_back({"weight", weight});
+    params.push_back({"bias", bias});
+    std::vector<Attr> attrs = ActAttrs(rq);
+    attrs.push_back({"strides", strides});
+    attrs.push_back({"pads", pads});
+    attrs.push_back({"dilations", dil});
+    attrs.push_back({"group", {group}});
+    const Graph g = gt::SingleOp(OpKind::kConv2d, {{c, h, w}}, {o, oh, ow}, attrs, params);
+    const Tensor x = RandomTensor8(rng, {batch, c, h, w});
+    ExpectAllPathsEqual(g, {x}, reference::Conv2d(x, weight, bias, rq, strides, pads, dil, group),
+                        "Conv2d #" + std::to_string(tested));
+    ++tested;
+  }
+}
+
+TEST(RandomOpsTest, Conv2dLargeImageUsesSeveralTiles) {
+  // 96x96 output pixels with K = 27: enough rows for several im2col tiles and threads.
+  std::mt19937_64 rng(23);
+  const auto rq = RandomRequant(rng, 27, 16, true);
+  const Tensor weight = RandomTensor8(rng, {16, 3, 3, 3});
+  const Tensor bias = I32({16}, RandomI32(rng, 16, -20000, 20000));
+  std::vector<Param> params = RequantParams(rq);
+  params.push_back({"weight", weight});
+  params.push_back({"bias", bias});
+  std::vector<Attr> attrs = ActAttrs(rq);
+  attrs.push_back({"pads", {1, 1, 1, 1}});
+  const Graph g = gt::SingleOp(OpKind::kConv2d, {{3, 96, 96}}, {16, 96, 96}, attrs, params);
+  const Tensor x = RandomTensor8(rng, {2, 3, 96, 96});
+  ExpectAllPathsEqual(g, {x},
+                      reference::Conv2d(x, weight, bias, rq, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1),
+                      "Conv2d 96x96");
+}
+
+TEST(RandomOpsTest, MatMulMatchesReference) {
+  std::mt19937_64 rng(33);
+  std::uniform_int_distribution<int64_t> dim(1, 40), lead(1, 4), coin(0, 1);
+  for (int i = 0; i < 40; ++i) {
+    const int64_t m = dim(rng), k = dim(rng), n = dim(rng), batch = lead(rng);
+    const bool transpose_b = coin(rng) == 1, rank3 = coin(rng) == 1;
+    const int64_t l = lead(rng);
+    Shape a_shape = {m, k}, b_shape = transpose_b ? Shape{n, k} : Shape{k, n}, y_shape = {m, n};
+    if (rank3) {
+      for (Shape* s : {&a_shape, &b_shape, &y_shape}) s->insert(s->begin(), l);
+    }
+    const auto rq = RandomRequant(rng, k, 1, false);
+    const Graph g = gt::SingleOp(OpKind::kMatMul, {a_shape, b_shape}, y_shape,
+                                      {{"act_min", {rq.lo}}, {"act_max", {rq.hi}},
+                                       {"transpose_b", {transpose_b ? 1 : 0}}},
+                                      RequantParams(rq));
+    a_shape.insert(a_shape.begin(), batch);
+    b_shape.insert(b_shape.begin(), batch);
+    const Tensor a = RandomTensor8(rng, a_shape), b = RandomTensor8(rng, b_shape);
+    ExpectAllPathsEqual(g, {a, b}, reference::MatMul(a, b, transpose_b, rq),
+                        "MatMul #" + std::to_string(i));
+  }
+}
+
+TEST(RandomOpsTest, AttentionMatchesReference) {
+  std::mt19937_64 rng(44);
+  std::uniform_int_distribution<int64_t> heads_d(1, 3), d_d(1, 24), t_d(1, 20), coin(0, 1);
+  for (int i = 0; i < 40; ++i) {
+    const int64_t heads = heads_d(rng), d = d_d(rng), width = heads * d;
+    const bool causal = coin(rng) == 1;
+    int64_t tq = t_d(rng), tk = t_d(rng);
+    if (causal && tq > tk) std::swap(tq, tk);
+    const int64_t batch = heads_d(rng);
+    std::uniform_real_distribution<double> scale(0.01, 0.5);
+    const std::vector<int32_t> table = gt::ExpTable(scale(rng));
+    const auto [sm, ss] = gt::RandomRequant(rng, d);
+    const auto rq = RandomRequant(rng, 128, 1, false);  // p sums to ~127
+    std::vector<Param> params = RequantParams(rq);
+    params.push_back({"score_multiplier", Scalar32(sm)});
+    params.push_back({"score_shift", Scalar32(ss)});
+    params.push_back({"exp_table", I32({256}, table)});
+    const Graph g = gt::SingleOp(
+        OpKind::kAttention, {{tq, width}, {tk, width}, {tk, width}}, {tq, width},
+        {{"act_min", {rq.lo}}, {"act_max", {rq.hi}}, {"heads", {heads}},
+         {"causal", {causal ? 1 : 0}}},
+        params);
+    const Tensor q = RandomTensor8(rng, {batch, tq, width});
+    const Tensor k = RandomTensor8(rng, {batch, tk, width});
+    const Tensor v = RandomTensor8(rng, {batch, tk, width});
+    ExpectAllPathsEqual(g, {q, k, v},
+                        reference::Attention(q, k, v, heads, causal, sm, ss, table, rq),
+                        "Attention #" + std::to_string(i));
+  }
+}
+
+TEST(RandomOpsTest, NormsMatchReference) {
+  std::mt19937_64 rng(55);
+  std::uniform_int_distribution<int64_t> c_d(1, 300), rows_d(1, 5), shift_d(10, 24);
+  std::uniform_int_distribution<int64_t> eps_d(0, 1 << 20);
+  for (int i = 0; i < 40; ++i) {
+    const bool layer_norm = i % 2 == 0;
+    const int64_t c = i == 0 ? 8192 : c_d(rng), rows = rows_d(rng);
+    const int shift = static_cast<int>(shift_d(rng));
+    const std::vector<int32_t> gamma =
+        RandomI32(rng, static_cast<size_t>(c), -(1 << (shift - 6)), 1 << (shift - 6));
+    std::vector<int64_t> beta;
+    if (layer_norm)
+      for (int32_t b : RandomI32(rng, static_cast<size_t>(c), -(1 << 28), 1 << 28)) beta.push_back(b);
+    const int64_t eps = i % 4 == 1 ? 0 : eps_d(rng);
+    std::vector<Param> params = {{"gamma", I32({c}, gamma)},
+                                 {"eps", I64({1}, {eps})},
+                                 {"shift", Scalar32(shift)}};
+    if (layer_norm) params.push_back({"beta", I64({c}, beta)});
+    const Graph g = gt::SingleOp(layer_norm ? OpKind::kLayerNorm : OpKind::kRmsNorm,
+                                      {{rows, c}}, {rows, c}, {{"act_min", {-120}}}, params);
+    // Some rows constant (V = 0), some extreme.
+    Tensor x = RandomTensor8(rng, {2, rows, c});
+    if (i % 3 == 0) std::fill(x.i8().begin(), x.i8().begin() + c, int8_t{7});
+    if (i % 5 == 0) std::fill(x.i8().end() - c, x.i8().end(), int8_t{-127});
+    ExpectAllPathsEqual(g, {x}, reference::Norm(x, layer_norm, gamma, beta, eps, shift, -120, 127),
+                        std::string(layer_norm ? "LayerNorm" : "RmsNorm") + " C=" + std::to_string(c));
+  }
+}
+
+}  // namespace
+}  // namespace veil

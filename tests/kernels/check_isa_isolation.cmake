@@ -1,0 +1,26 @@
+# cmake -DNM=<nm> -DOBJECTS=<obj>|<obj>|... -P check_isa_isolation.cmake
+# Fails if an ISA-specific kernel object (gemm_avx2, gemm_avx512, gemm_vnni,
+# requantize_avx2, requantize_avx512) defines a weak function (nm type W): such COMDAT
+# code may be the copy the linker keeps for everyone. Weak data (V, u) is never executed.
+string(REPLACE "|" ";" objects "${OBJECTS}")
+set(checked 0)
+foreach(obj IN LISTS objects)
+  get_filename_component(name "${obj}" NAME)
+  if(NOT name MATCHES "^(gemm|requantize)_(avx2|avx512|vnni)\\.")
+    continue()
+  endif()
+  math(EXPR checked "${checked} + 1")
+  execute_process(COMMAND "${NM}" -C "${obj}" OUTPUT_VARIABLE symbols RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "nm failed on ${obj}")
+  endif()
+  string(REGEX MATCHALL "[^\n]* W [^\n]*" weak "${symbols}")
+  if(weak)
+    string(REPLACE ";" "\n  " weak "${weak}")
+    message(FATAL_ERROR "${name} defines weak functions (see src/kernels/kernel_ops.h):\n  ${weak}")
+  endif()
+endforeach()
+if(checked EQUAL 0)
+  message(FATAL_ERROR "no ISA-specific kernel objects found in: ${OBJECTS}")
+endif()
+message(STATUS "${checked} ISA-specific objects define no weak functions")
