@@ -14,7 +14,7 @@ for m in mlp cnn vit; do
   $veil import models/$m/$m.onnx --calibration models/$m/calibration.npy -o out/$m.veil --segments 3
   $veil run out/$m.veil --images 0:5
   $veil run out/$m.veil --test-set --threads 2
-  python3 -c "import json;print('   float model (PyTorch):', round(100*json.load(open('models/$m/meta.json'))['float_test_accuracy'],2), '%')"
+  /usr/bin/python3 -c "import json;print('   float model (PyTorch):', round(100*json.load(open('models/$m/meta.json'))['float_test_accuracy'],2), '%')"
 done
 
 echo "== textgen"

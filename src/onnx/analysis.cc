@@ -51,6 +51,32 @@ Result<FTensor> CalibrationTensor(const CalibrationInput& in, const std::string&
   return FTensor::Float(in.shape, in.floats);
 }
 
+// The calibration batch must match the input's declared rank, element type and fixed
+// dimensions (symbolic ones, like the batch, take any size).
+Status CheckDeclaredShape(const onnx::GraphProto& g, const std::string& name, const FTensor& t) {
+  for (const onnx::ValueInfoProto& in : g.input()) {
+    if (in.name() != name) continue;
+    const auto& type = in.type().tensor_type();
+    const bool is_int = type.elem_type() == onnx::TensorProto::INT64 || type.elem_type() == onnx::TensorProto::INT32;
+    if (is_int != (t.kind == FTensor::Kind::kInt64))
+      return Status::InvalidArgument("calibration data for input '" + name + "' must be " +
+                                     (is_int ? "integers" : "floating point"));
+    if (!type.has_shape()) return Status::Ok();
+    const auto& dims = type.shape().dim();
+    bool ok = dims.size() == static_cast<int>(t.shape.size());
+    for (int d = 0; ok && d < dims.size(); ++d)
+      ok = !dims[d].has_dim_value() || dims[d].dim_value() == t.shape[d];
+    if (!ok) {
+      std::string declared = "[";
+      for (int d = 0; d < dims.size(); ++d)
+        declared += (d ? "," : "") + (dims[d].has_dim_value() ? std::to_string(dims[d].dim_value()) : dims[d].dim_param());
+      return Status::InvalidArgument("calibration data for input '" + name + "' has shape " + ShapeToString(t.shape) +
+                                     " but the model declares " + declared + "]");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Analysis> Analyze(const onnx::ModelProto& model, const ImportOptions& options) {
@@ -87,6 +113,7 @@ Result<Analysis> Analyze(const onnx::ModelProto& model, const ImportOptions& opt
   std::map<std::string, FTensor> live;  // dynamic values still needed
   for (size_t i = 0; i < a.inputs.size(); ++i) {
     VEIL_ASSIGN_OR_RETURN(FTensor t, CalibrationTensor(options.calibration[i], a.inputs[i]));
+    VEIL_RETURN_IF_ERROR(CheckDeclaredShape(g, a.inputs[i], t));
     if (i == 0) a.batch = t.shape[0];
     if (t.shape[0] != a.batch)
       return Status::InvalidArgument("calibration arrays disagree on the batch size");

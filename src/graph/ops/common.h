@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,18 @@ int64_t Product(const Shape& shape, size_t begin, size_t end);
 // when not even one window fits. Arguments are at most kMaxGeometry (in: kMaxIndex).
 int64_t WindowOutDim(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin,
                      int64_t pad_end, int64_t dilation);
+
+// ---- Scratch memory ----
+
+// Per-call scratch buffers are bounded by this (larger inputs are processed in blocks of
+// rows), which keeps them in L2 and out of mmap territory.
+inline constexpr int64_t kScratchBytes = int64_t{256} << 10;
+
+// A buffer the caller overwrites entirely before reading it: not zero-filled.
+template <typename T>
+std::unique_ptr<T[]> Scratch(int64_t n) {
+  return std::make_unique_for_overwrite<T[]>(static_cast<size_t>(n));
+}
 
 // ---- Parallel loops ----
 

@@ -16,9 +16,6 @@
 namespace veil::ops {
 namespace {
 
-// Bound on the per-call scratch buffers; larger inputs are processed in row blocks.
-constexpr int64_t kScratchBytes = int64_t{4} << 20;
-
 // ---------------------------------------------------------------------------- Linear
 
 Status CheckLinear(const Node& node, std::span<const Shape> in) {
@@ -67,12 +64,12 @@ Status RunLinear(const OpContext& ctx, const Node& node, const PreparedNode& pre
   const int32_t* bias = node.FindParam("bias")->i32().data();
   const int8_t* x = in[0]->i8().data();
   int8_t* y = out->i8().data();
-  const int64_t block = std::clamp<int64_t>(kScratchBytes / (4 * n), 1, rows);
-  std::vector<int32_t> acc(static_cast<size_t>(block * n));
+  const int64_t block = std::min(rows, std::max<int64_t>(16, kScratchBytes / (4 * n)));
+  const auto acc = Scratch<int32_t>(block * n);
   for (int64_t r0 = 0; r0 < rows; r0 += block) {
     const int64_t m = std::min(block, rows - r0);
-    GemmS8(weight, m, x + r0 * k, k, bias, acc.data(), n, ctx.pool);
-    RequantizeRows(ctx.path, m, n, acc.data(), n, prepared.multiplier.data(),
+    GemmS8(weight, m, x + r0 * k, k, bias, acc.get(), n, ctx.pool);
+    RequantizeRows(ctx.path, m, n, acc.get(), n, prepared.multiplier.data(),
                    prepared.shift.data(), prepared.per_channel(), ActMin(node), ActMax(node),
                    y + r0 * n, n, ctx.pool);
   }
@@ -163,36 +160,61 @@ Status PrepareConv2d(const Node& node, KernelPath path, PreparedNode* prepared) 
 // x̃[c0 + c, i·sh − pt + u·dh, j·sw − pl + v·dw], zero outside the image.
 void Im2col(const ConvGeometry& g, const int8_t* x, int64_t c0, int64_t r0, int64_t r1,
             int8_t* col) {
-  const int64_t k = g.k(), pixels = g.oh * g.ow, plane = g.h * g.w;
-  int64_t b = r0 / pixels, i = (r0 % pixels) / g.ow, j = r0 % g.ow;  // advanced per row
+  // Locals, not g's fields: the int8 stores below may alias anything, so the compiler
+  // would reload every field after each store.
+  const int64_t h = g.h, w = g.w, kh = g.kh, kw = g.kw, sh = g.sh, sw = g.sw, dh = g.dh,
+                dw = g.dw, pt = g.pt, pl = g.pl, oh = g.oh, ow = g.ow, cg = g.cg;
+  const int64_t k = g.k(), pixels = oh * ow, plane = h * w;
+  int64_t b = r0 / pixels, i = (r0 % pixels) / ow, j = r0 % ow;  // advanced per row
   for (int64_t r = r0; r < r1; ++r) {
-    const int64_t h0 = i * g.sh - g.pt, w0 = j * g.sw - g.pl;
+    const int64_t h0 = i * sh - pt, w0 = j * sw - pl;
     // Whether the kernel row stays inside [0, W) as a whole (no per-element test).
-    const bool row_inside = w0 >= 0 && w0 + (g.kw - 1) * g.dw < g.w;
+    const bool row_inside = w0 >= 0 && w0 + (kw - 1) * dw < w;
     int8_t* dst = col + (r - r0) * k;
     const int8_t* sample = x + (b * g.c + c0) * plane;
-    for (int64_t c = 0; c < g.cg; ++c) {
-      for (int64_t u = 0; u < g.kh; ++u, dst += g.kw) {
-        const int64_t ih = h0 + u * g.dh;
-        if (ih < 0 || ih >= g.h) {
-          for (int64_t v = 0; v < g.kw; ++v) dst[v] = 0;
+    for (int64_t c = 0; c < cg; ++c) {
+      for (int64_t u = 0; u < kh; ++u, dst += kw) {
+        const int64_t ih = h0 + u * dh;
+        if (ih < 0 || ih >= h) {
+          for (int64_t v = 0; v < kw; ++v) dst[v] = 0;
           continue;
         }
-        const int8_t* src = sample + c * plane + ih * g.w;
+        const int8_t* src = sample + c * plane + ih * w;
         if (row_inside) {
-          for (int64_t v = 0; v < g.kw; ++v) dst[v] = src[w0 + v * g.dw];
+          for (int64_t v = 0; v < kw; ++v) dst[v] = src[w0 + v * dw];
         } else {
-          for (int64_t v = 0; v < g.kw; ++v) {
-            const int64_t iw = w0 + v * g.dw;
-            dst[v] = (iw >= 0 && iw < g.w) ? src[iw] : int8_t{0};
+          for (int64_t v = 0; v < kw; ++v) {
+            const int64_t iw = w0 + v * dw;
+            dst[v] = (iw >= 0 && iw < w) ? src[iw] : int8_t{0};
           }
         }
       }
     }
-    if (++j == g.ow) {
+    if (++j == ow) {
       j = 0;
-      if (++i == g.oh) i = 0, ++b;
+      if (++i == oh) i = 0, ++b;
     }
+  }
+}
+
+// Writes the requantized GEMM rows tmp [m, og] (rows r0.. of one group) to their
+// channel-major places y[b, n0 + n, p] (row r = b·OH·OW + p), in cache-sized blocks.
+void ScatterChannelMajor(const ConvGeometry& g, const int8_t* tmp, int64_t r0, int64_t m,
+                         int64_t n0, int8_t* y) {
+  constexpr int64_t kBlock = 64;
+  const int64_t pixels = g.oh * g.ow, og = g.og, o = g.o;  // locals: int8 stores alias
+  for (int64_t r = r0; r < r0 + m;) {
+    const int64_t b = r / pixels, p0 = r % pixels;
+    const int64_t count = std::min(pixels - p0, r0 + m - r);  // this sample's rows
+    const int8_t* src = tmp + (r - r0) * og;
+    for (int64_t q0 = 0; q0 < count; q0 += kBlock) {
+      const int64_t q1 = std::min(count, q0 + kBlock);
+      for (int64_t n = 0; n < og; ++n) {
+        int8_t* dst = y + (b * o + n0 + n) * pixels + p0;
+        for (int64_t q = q0; q < q1; ++q) dst[q] = src[q * og + n];
+      }
+    }
+    r += count;
   }
 }
 
@@ -244,34 +266,27 @@ Status RunConv2d(const OpContext& ctx, const Node& node, const PreparedNode& pre
   const int64_t k = g.k();
   const int64_t pixels = g.oh * g.ow;
   const int64_t rows = x.dim(0) * pixels;
-  const int64_t tile = std::clamp<int64_t>(kScratchBytes / std::max(k, 4 * g.og), 1, rows);
-  std::vector<int8_t> col(static_cast<size_t>(tile * k));
-  std::vector<int32_t> acc(static_cast<size_t>(tile * g.og));
-  std::vector<int8_t> tmp(static_cast<size_t>(tile * g.og));
+  const int64_t tile = std::min(rows, std::max<int64_t>(16, kScratchBytes / std::max(k, 4 * g.og)));
+  const auto col = Scratch<int8_t>(tile * k);
+  const auto acc = Scratch<int32_t>(tile * g.og);
+  const auto tmp = Scratch<int8_t>(tile * g.og);
   const int32_t* bias = node.FindParam("bias")->i32().data();
   const bool per_channel = prepared.per_channel();
   const int32_t lo = ActMin(node), hi = ActMax(node);
-  int8_t* y = out->i8().data();
   for (int64_t gi = 0; gi < g.group; ++gi) {
     const int64_t n0 = gi * g.og;  // first output channel of the group
     const size_t q0 = per_channel ? static_cast<size_t>(n0) : 0;
     for (int64_t r0 = 0; r0 < rows; r0 += tile) {
       const int64_t m = std::min(tile, rows - r0);
       ParallelRows(ctx.pool, m, k, [&](int64_t a, int64_t b) {
-        Im2col(g, x.i8().data(), gi * g.cg, r0 + a, r0 + b, col.data() + a * k);
+        Im2col(g, x.i8().data(), gi * g.cg, r0 + a, r0 + b, col.get() + a * k);
       });
-      GemmS8(*prepared.packed[static_cast<size_t>(gi)], m, col.data(), k, bias + n0, acc.data(),
+      GemmS8(*prepared.packed[static_cast<size_t>(gi)], m, col.get(), k, bias + n0, acc.get(),
              g.og, ctx.pool);
-      RequantizeRows(ctx.path, m, g.og, acc.data(), g.og, prepared.multiplier.data() + q0,
-                     prepared.shift.data() + q0, per_channel, lo, hi, tmp.data(), g.og,
+      RequantizeRows(ctx.path, m, g.og, acc.get(), g.og, prepared.multiplier.data() + q0,
+                     prepared.shift.data() + q0, per_channel, lo, hi, tmp.get(), g.og,
                      ctx.pool);
-      // tmp [m, og] -> y[b, n0 + n, p]: transpose into the channel-major output.
-      for (int64_t r = r0; r < r0 + m; ++r) {
-        const int64_t b = r / pixels, p = r % pixels;
-        int8_t* dst = y + (b * g.o + n0) * pixels + p;
-        const int8_t* src = tmp.data() + (r - r0) * g.og;
-        for (int64_t n = 0; n < g.og; ++n) dst[n * pixels] = src[n];
-      }
+      ScatterChannelMajor(g, tmp.get(), r0, m, n0, out->i8().data());
     }
   }
   return Status::Ok();

@@ -93,9 +93,9 @@ Status RunMatMul(const OpContext& ctx, const Node& node, const PreparedNode&,
       bt = b_nk.data();
     }
     const auto packed = PackWeights(ctx.path, n, k, bt, k);
-    std::vector<int32_t> acc(static_cast<size_t>(m * n));
-    GemmS8(*packed, m, a.i8().data() + t * m * k, k, nullptr, acc.data(), n, pool);
-    RequantizeRows(ctx.path, m, n, acc.data(), n, &multiplier, &shift, false, lo, hi,
+    const auto acc = Scratch<int32_t>(m * n);
+    GemmS8(*packed, m, a.i8().data() + t * m * k, k, nullptr, acc.get(), n, pool);
+    RequantizeRows(ctx.path, m, n, acc.get(), n, &multiplier, &shift, false, lo, hi,
                    out->i8().data() + t * m * n, n, pool);
   });
   return Status::Ok();
@@ -160,24 +160,24 @@ Status RunAttention(const OpContext& ctx, const Node& node, const PreparedNode&,
     const int8_t* kb = k.i8().data() + b * tk * width + col;
     const int8_t* vb = v.i8().data() + b * tk * width + col;
     // z = Requantize(q_h · k_hᵀ, score_multiplier, score_shift, -127, 127)   [Tq, Tk]
-    std::vector<int32_t> acc(static_cast<size_t>(tq * std::max(tk, d)));
-    std::vector<int8_t> z(static_cast<size_t>(tq * tk));
+    const auto acc = Scratch<int32_t>(tq * std::max(tk, d));
+    const auto z = Scratch<int8_t>(tq * tk);
     const auto packed_k = PackWeights(ctx.path, tk, d, kb, width);
-    GemmS8(*packed_k, tq, qb, width, nullptr, acc.data(), tk, pool);
-    RequantizeRows(ctx.path, tq, tk, acc.data(), tk, &score_multiplier, &score_shift, false,
-                   kActMin, kActMax, z.data(), tk, pool);
+    GemmS8(*packed_k, tq, qb, width, nullptr, acc.get(), tk, pool);
+    RequantizeRows(ctx.path, tq, tk, acc.get(), tk, &score_multiplier, &score_shift, false,
+                   kActMin, kActMax, z.get(), tk, pool);
     // p = softmax over the allowed keys j <= i + Tk - Tq (all keys when not causal).
-    std::vector<int8_t> p(static_cast<size_t>(tq * tk));
+    const auto p = Scratch<int8_t>(tq * tk);
     for (int64_t i = 0; i < tq; ++i) {
       const int64_t allowed = causal ? i + tk - tq + 1 : tk;  // >= 1 since Tq <= Tk
-      SoftmaxRow(z.data() + i * tk, allowed, tk, exp_table, p.data() + i * tk);
+      SoftmaxRow(z.get() + i * tk, allowed, tk, exp_table, p.get() + i * tk);
     }
     // y_h = Requantize(p · v_h, multiplier, shift, act_min, act_max), v_h packed as [D, Tk].
-    std::vector<int8_t> v_t(static_cast<size_t>(d * tk));
-    TransposeInto(vb, tk, d, width, v_t.data());
-    const auto packed_v = PackWeights(ctx.path, d, tk, v_t.data(), tk);
-    GemmS8(*packed_v, tq, p.data(), tk, nullptr, acc.data(), d, pool);
-    RequantizeRows(ctx.path, tq, d, acc.data(), d, &multiplier, &shift, false, lo, hi,
+    const auto v_t = Scratch<int8_t>(d * tk);
+    TransposeInto(vb, tk, d, width, v_t.get());
+    const auto packed_v = PackWeights(ctx.path, d, tk, v_t.get(), tk);
+    GemmS8(*packed_v, tq, p.get(), tk, nullptr, acc.get(), d, pool);
+    RequantizeRows(ctx.path, tq, d, acc.get(), d, &multiplier, &shift, false, lo, hi,
                    out->i8().data() + b * tq * width + col, width, pool);
   });
   return Status::Ok();
