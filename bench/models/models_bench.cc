@@ -16,7 +16,8 @@
 //
 // --breakdown adds a per-op-kind profile: the graph is re-segmented one node per segment
 // (segment boundaries are not part of the computation or its digest) and each node is
-// timed through Session::RunSegment. Lines {"engine":"veil","breakdown":true,"op":..}.
+// timed through Session::RunSegment. Lines {"engine":"veil","breakdown":"node",...} per node
+// (its median over the passes) and {"engine":"veil","breakdown":true,"op":..} per op kind.
 // Per-call overhead (input checks, bookkeeping) makes the sum exceed a whole Run a little.
 //
 //   veil_bench_models --threads 1 out/mlp.veil out/cnn.veil
@@ -216,6 +217,18 @@ void Breakdown(const Graph& graph, const std::string& name, const std::vector<Te
     ++k.nodes;
     k.ms += median;
     total += median;
+    std::cout << nlohmann::json{{"engine", "veil"},
+                                {"breakdown", "node"},
+                                {"model", name},
+                                {"batch", batch},
+                                {"threads", args.threads},
+                                {"node", n},
+                                {"op", OpKindName(g.nodes[n].kind)},
+                                {"name", g.nodes[n].name},
+                                {"output_shape", g.values[static_cast<size_t>(g.nodes[n].outputs[0])].shape},
+                                {"ms", median}}
+                     .dump()
+              << "\n";
   }
   for (const auto& [op, k] : kinds)
     std::cout << nlohmann::json{{"engine", "veil"},   {"breakdown", true},   {"model", name},

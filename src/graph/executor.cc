@@ -55,8 +55,7 @@ Result<std::vector<Tensor>> Executor::Execute(int begin, int end, std::span<cons
   // env[v]: the tensor of value v while it is live (an input or owned[v]), else null.
   std::vector<const Tensor*> env(num_values, nullptr);
   std::vector<Tensor> owned(num_values);
-  for (size_t i = 0; i < input_ids.size(); ++i)
-    env[static_cast<size_t>(input_ids[i])] = &inputs[i];
+  for (size_t i = 0; i < input_ids.size(); ++i) env[static_cast<size_t>(input_ids[i])] = &inputs[i];
   // A value is freed after the last node of the range that reads it, unless returned.
   std::vector<int> last_use(num_values, -1);
   for (int n = begin; n < end; ++n)
@@ -92,8 +91,8 @@ Result<std::vector<Tensor>> Executor::Execute(int begin, int end, std::span<cons
                                    " contradicts the declared " + ShapeToString(declared)));
     out_shape.insert(out_shape.begin(), args[0]->dim(0));  // batch
     Tensor result(DType::kInt8, std::move(out_shape));
-    status = defs_[static_cast<size_t>(n)]->run(ctx, node, prepared_[static_cast<size_t>(n)],
-                                                args, &result);
+    status = defs_[static_cast<size_t>(n)]->run(ctx, node, prepared_[static_cast<size_t>(n)], args,
+                                                &result);
     if (!status.ok()) return fail(status);
     if (trace != nullptr) {
       trace->node_indices.push_back(n);

@@ -54,8 +54,8 @@ class Executor {
   Graph graph_;
   KernelPath path_ = KernelPath::kScalar;
   std::unique_ptr<ThreadPool> pool_;
-  std::vector<const ops::OpDef*> defs_;       // per node
-  std::vector<ops::PreparedNode> prepared_;   // per node
+  std::vector<const ops::OpDef*> defs_;      // per node
+  std::vector<ops::PreparedNode> prepared_;  // per node
 };
 
 }  // namespace veil::graph_internal

@@ -6,13 +6,14 @@
 
 namespace veil {
 
-// SHA-256 over the ASCII tag "veil.tensor.v1" (no terminator), then as u64
-// little-endian: the dtype code (DType's value), the rank and each dim; then the raw
-// little-endian element bytes in row-major order.
+// SHA-256 over the 14 ASCII bytes "veil.tensor.v1" and one zero byte (the domain
+// separation of docs/format.md's digests), then as u64 little-endian: the dtype code
+// (DType's value: 1 int8, 2 int32, 3 int64), the rank and each dim (the batch dim
+// included); then the element bytes, little-endian, row-major.
 Digest TensorDigest(const Tensor& tensor) {
-  static constexpr char kTag[] = "veil.tensor.v1";
+  static constexpr char kTag[] = "veil.tensor.v1";  // sizeof includes the zero byte
   Sha256Hasher hasher;
-  hasher.Update({reinterpret_cast<const uint8_t*>(kTag), sizeof(kTag) - 1});
+  hasher.Update({reinterpret_cast<const uint8_t*>(kTag), sizeof(kTag)});
   hasher.UpdateU64(static_cast<uint64_t>(tensor.dtype()));
   hasher.UpdateU64(tensor.rank());
   for (int64_t d : tensor.shape()) hasher.UpdateU64(static_cast<uint64_t>(d));

@@ -76,28 +76,28 @@ Status CheckNode(const Graph& graph, int index, std::vector<bool>* produced) {
   if (def == nullptr) return NodeError(index, node, "unknown op kind");
   const int arity = static_cast<int>(node.inputs.size());
   if (arity < def->min_inputs || (def->max_inputs != ops::kUnbounded && arity > def->max_inputs))
-    return NodeError(index, node,
-                     "has " + std::to_string(arity) + " inputs, expected " +
-                         std::to_string(def->min_inputs) +
-                         (def->max_inputs == def->min_inputs ? std::string()
-                          : def->max_inputs == ops::kUnbounded
-                              ? std::string(" or more")
-                              : " to " + std::to_string(def->max_inputs)));
+    return NodeError(
+        index, node,
+        "has " + std::to_string(arity) + " inputs, expected " + std::to_string(def->min_inputs) +
+            (def->max_inputs == def->min_inputs   ? std::string()
+             : def->max_inputs == ops::kUnbounded ? std::string(" or more")
+                                                  : " to " + std::to_string(def->max_inputs)));
   std::vector<Shape> shapes;
   for (int i = 0; i < arity; ++i) {
     const int v = node.inputs[static_cast<size_t>(i)];
     const std::string which = "input " + std::to_string(i);
     if (!ValidId(graph, v))
-      return NodeError(index, node, which + " refers to value " + std::to_string(v) +
-                                        ", outside [0, " + std::to_string(graph.values.size()) + ")");
+      return NodeError(index, node,
+                       which + " refers to value " + std::to_string(v) + ", outside [0, " +
+                           std::to_string(graph.values.size()) + ")");
     if (!(*produced)[static_cast<size_t>(v)])
-      return NodeError(index, node, which + " (" + ValueLabel(graph, v) +
-                                        ") is used before it is produced");
+      return NodeError(index, node,
+                       which + " (" + ValueLabel(graph, v) + ") is used before it is produced");
     const Value& value = graph.values[static_cast<size_t>(v)];
     if (value.dtype != def->input_dtype)
-      return NodeError(index, node, which + " (" + ValueLabel(graph, v) + ") has dtype " +
-                                        DTypeName(value.dtype) + ", expected " +
-                                        DTypeName(def->input_dtype));
+      return NodeError(index, node,
+                       which + " (" + ValueLabel(graph, v) + ") has dtype " +
+                           DTypeName(value.dtype) + ", expected " + DTypeName(def->input_dtype));
     shapes.push_back(value.shape);
   }
   if (node.outputs.size() != 1)
@@ -105,15 +105,18 @@ Status CheckNode(const Graph& graph, int index, std::vector<bool>* produced) {
                      "has " + std::to_string(node.outputs.size()) + " outputs, expected 1");
   const int out = node.outputs[0];
   if (!ValidId(graph, out))
-    return NodeError(index, node, "output refers to value " + std::to_string(out) +
-                                      ", outside [0, " + std::to_string(graph.values.size()) + ")");
+    return NodeError(index, node,
+                     "output refers to value " + std::to_string(out) + ", outside [0, " +
+                         std::to_string(graph.values.size()) + ")");
   if ((*produced)[static_cast<size_t>(out)])
-    return NodeError(index, node, "output " + ValueLabel(graph, out) +
-                                      " is already produced (by a graph input or an earlier node)");
+    return NodeError(index, node,
+                     "output " + ValueLabel(graph, out) +
+                         " is already produced (by a graph input or an earlier node)");
   const Value& out_value = graph.values[static_cast<size_t>(out)];
   if (out_value.dtype != DType::kInt8)
-    return NodeError(index, node, "output " + ValueLabel(graph, out) + " has dtype " +
-                                      DTypeName(out_value.dtype) + ", expected int8");
+    return NodeError(index, node,
+                     "output " + ValueLabel(graph, out) + " has dtype " +
+                         DTypeName(out_value.dtype) + ", expected int8");
   Status status = CheckNames(*def, node);
   if (status.ok()) status = def->check(node, shapes);
   Shape inferred;
@@ -121,9 +124,10 @@ Status CheckNode(const Graph& graph, int index, std::vector<bool>* produced) {
   if (!status.ok()) return NodeError(index, node, status.message());
   VEIL_RETURN_IF_ERROR(CheckValue(graph, out));
   if (inferred != out_value.shape)
-    return NodeError(index, node, "output " + ValueLabel(graph, out) + " is declared " +
-                                      ShapeToString(out_value.shape) + " but the op produces " +
-                                      ShapeToString(inferred));
+    return NodeError(index, node,
+                     "output " + ValueLabel(graph, out) + " is declared " +
+                         ShapeToString(out_value.shape) + " but the op produces " +
+                         ShapeToString(inferred));
   (*produced)[static_cast<size_t>(out)] = true;
   return Status::Ok();
 }
@@ -144,8 +148,8 @@ Status CheckSegments(const Graph& graph) {
     next = seg.end;
   }
   if (!graph.segments.empty() && next != nodes)
-    return Status::Corrupt("segments cover nodes [0, " + std::to_string(next) + ") but the graph has " +
-                           std::to_string(nodes) + " nodes");
+    return Status::Corrupt("segments cover nodes [0, " + std::to_string(next) +
+                           ") but the graph has " + std::to_string(nodes) + " nodes");
   return Status::Ok();
 }
 

@@ -1,6 +1,6 @@
 // Private helpers shared by the float_eval_*.cc files: attribute access, checked shape
 // arithmetic, broadcasting, and the declarations of the per-op evaluators. Not part of
-// the importer's interface; include only from src/onnx/float_eval*.cc.
+// the importer's interface; include only from src/onnx/float_*.cc.
 #pragma once
 
 #include <array>

@@ -41,14 +41,16 @@ Graph MakeWideGraph(std::mt19937_64& rng) {
                       {"bias", I32({32}, gt::RandomI32(rng, 32, -9000, 9000))},
                       {"multiplier", Scalar32(1 << 30)},
                       {"shift", Scalar32(39)}});
-  const int p = b.Op(OpKind::kMaxPool2d, {c}, {32, 24, 24}, {{"kernel", {2, 2}}, {"strides", {2, 2}}});
+  const int p =
+      b.Op(OpKind::kMaxPool2d, {c}, {32, 24, 24}, {{"kernel", {2, 2}}, {"strides", {2, 2}}});
   const int r = b.Op(OpKind::kReshape, {p}, {32, 576}, {{"shape", {32, 576}}});
   const int l = b.Op(OpKind::kLinear, {r}, {32, 256}, {{"act_min", {0}}},
                      {{"weight", RandomTensor8(rng, {256, 576})},
                       {"bias", I32({256}, gt::RandomI32(rng, 256, -9000, 9000))},
                       {"multiplier", I32({256}, gt::RandomI32(rng, 256, 1 << 30, INT32_MAX))},
                       {"shift", Scalar32(42)}});
-  const int s = b.Op(OpKind::kSoftmax, {l}, {32, 256}, {}, {{"exp_table", I32({256}, gt::ExpTable(0.05))}});
+  const int s =
+      b.Op(OpKind::kSoftmax, {l}, {32, 256}, {}, {{"exp_table", I32({256}, gt::ExpTable(0.05))}});
   b.Output(s);
   b.Output(p);
   return b.graph();
@@ -86,9 +88,8 @@ TEST_P(DeterminismTest, OutputsAndTracesMatchScalarSingleThread) {
       ASSERT_TRUE(out.ok()) << out.status().ToString();
       ASSERT_EQ(out->size(), expected->size());
       for (size_t i = 0; i < out->size(); ++i)
-        EXPECT_TRUE((*out)[i] == (*expected)[i])
-            << c.name << " output " << i << " differs on " << KernelPathName(path) << " x"
-            << threads;
+        EXPECT_TRUE((*out)[i] == (*expected)[i]) << c.name << " output " << i << " differs on "
+                                                 << KernelPathName(path) << " x" << threads;
       EXPECT_EQ(trace.node_indices, reference_trace.node_indices);
       EXPECT_EQ(trace.node_digests, reference_trace.node_digests)
           << c.name << " trace differs on " << KernelPathName(path) << " x" << threads;

@@ -46,13 +46,13 @@ class GraphBuilder {
   // returns the value id.
   int Op(OpKind kind, std::vector<int> inputs, Shape shape, std::vector<Attr> attrs = {},
          std::vector<Param> params = {}, std::string name = "") {
-    const int out = graph_.AddValue({name.empty() ? "v" + std::to_string(graph_.values.size())
-                                                  : name + ".out",
-                                     DType::kInt8, std::move(shape), 1.0});
+    const int out =
+        graph_.AddValue({name.empty() ? "v" + std::to_string(graph_.values.size()) : name + ".out",
+                         DType::kInt8, std::move(shape), 1.0});
     Node node;
     node.kind = kind;
-    node.name = name.empty() ? std::string(OpKindName(kind)) + std::to_string(graph_.nodes.size())
-                             : name;
+    node.name =
+        name.empty() ? std::string(OpKindName(kind)) + std::to_string(graph_.nodes.size()) : name;
     node.inputs = std::move(inputs);
     node.outputs = {out};
     node.attrs = std::move(attrs);

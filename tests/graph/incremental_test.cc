@@ -97,7 +97,9 @@ TEST(IncrementalErrorsTest, FailedStepLeavesCacheUntouched) {
   auto full = (*session)->Run({seq.ids, seq.positions});
   ASSERT_TRUE(full.ok());
   KvCache cache;
-  ASSERT_TRUE((*session)->RunIncremental({Columns(seq.ids, 0, 4), Columns(seq.positions, 0, 4)}, &cache).ok());
+  ASSERT_TRUE((*session)
+                  ->RunIncremental({Columns(seq.ids, 0, 4), Columns(seq.positions, 0, 4)}, &cache)
+                  .ok());
 
   // An out-of-range token id: the run fails naming it; the cache keeps 4 tokens.
   Tensor bad = Columns(seq.ids, 4, 5);
@@ -115,7 +117,8 @@ TEST(IncrementalErrorsTest, FailedStepLeavesCacheUntouched) {
   EXPECT_NE(wrong_batch.status().message().find("KvCache"), std::string::npos);
 
   // Different token counts across inputs.
-  auto ragged = (*session)->RunIncremental({Columns(seq.ids, 4, 6), Columns(seq.positions, 4, 5)}, &cache);
+  auto ragged =
+      (*session)->RunIncremental({Columns(seq.ids, 4, 6), Columns(seq.positions, 4, 5)}, &cache);
   ASSERT_FALSE(ragged.ok());
   EXPECT_NE(ragged.status().message().find("tokens"), std::string::npos);
 
@@ -127,7 +130,8 @@ TEST(IncrementalErrorsTest, FailedStepLeavesCacheUntouched) {
 
   cache.Clear();
   EXPECT_EQ(cache.tokens(), 0);
-  auto again = (*session)->RunIncremental({Columns(seq.ids, 0, 2), Columns(seq.positions, 0, 2)}, &cache);
+  auto again =
+      (*session)->RunIncremental({Columns(seq.ids, 0, 2), Columns(seq.positions, 0, 2)}, &cache);
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE((*again)[0] == Tokens((*full)[0], 0, 2));
   EXPECT_FALSE((*session)->RunIncremental({seq.ids, seq.positions}, nullptr).ok());
@@ -150,7 +154,8 @@ TEST(IncrementalErrorsTest, NonCausalAttentionIsUnsupported) {
   auto session = Session::Create(graph);
   ASSERT_TRUE(session.ok()) << session.status().ToString();
   KvCache cache;
-  auto out = (*session)->RunIncremental({Tensor(DType::kInt32, {1, 1}), Tensor(DType::kInt32, {1, 1})}, &cache);
+  auto out = (*session)->RunIncremental(
+      {Tensor(DType::kInt32, {1, 1}), Tensor(DType::kInt32, {1, 1})}, &cache);
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().code(), StatusCode::kUnsupported);
   EXPECT_NE(out.status().message().find("(Attention): attention is not causal"), std::string::npos)

@@ -17,11 +17,11 @@ using gt::Values8;
 using V8 = std::vector<int8_t>;
 
 // Runs a one-node graph whose inputs have the given per-sample shapes.
-Tensor RunOne(OpKind kind, std::vector<Shape> in_shapes, Shape out_shape,
-              std::vector<Attr> attrs, std::vector<Param> params, std::vector<Tensor> inputs,
+Tensor RunOne(OpKind kind, std::vector<Shape> in_shapes, Shape out_shape, std::vector<Attr> attrs,
+              std::vector<Param> params, std::vector<Tensor> inputs,
               DType in_dtype = DType::kInt8) {
-  const Graph g = gt::SingleOp(kind, std::move(in_shapes), std::move(out_shape),
-                                    std::move(attrs), std::move(params), in_dtype);
+  const Graph g = gt::SingleOp(kind, std::move(in_shapes), std::move(out_shape), std::move(attrs),
+                               std::move(params), in_dtype);
   auto out = gt::MustRun(g, inputs);
   return out.empty() ? Tensor() : out[0];
 }
@@ -40,13 +40,12 @@ TEST(OpsTest, LinearPerChannelRoundingAndClamp) {
   //   clamped to act_min -3.
   // Sample 1: acc = [-3+762, -10+127] = [759, 117].
   //   y0 = RoundShift(759, 1) = 380 -> 127; y1 = RoundShift(351, 2) = floor(353/4) = 88.
-  const Tensor y = RunOne(
-      OpKind::kLinear, {{3}}, {2}, {{"act_min", {-3}}},
-      {{"weight", I8({2, 3}, {1, 2, 3, -1, 0, 2})},
-       {"bias", I32({2}, {-3, -10})},
-       {"multiplier", I32({2}, {1, 3})},
-       {"shift", I32({2}, {1, 2})}},
-      {I8({2, 3}, {1, -2, 3, 127, 127, 127})});
+  const Tensor y = RunOne(OpKind::kLinear, {{3}}, {2}, {{"act_min", {-3}}},
+                          {{"weight", I8({2, 3}, {1, 2, 3, -1, 0, 2})},
+                           {"bias", I32({2}, {-3, -10})},
+                           {"multiplier", I32({2}, {1, 3})},
+                           {"shift", I32({2}, {1, 2})}},
+                          {I8({2, 3}, {1, -2, 3, 127, 127, 127})});
   EXPECT_EQ(y.shape(), (Shape{2, 2}));
   EXPECT_EQ(Values8(y), (V8{2, -3, 127, 88}));
 }
@@ -70,13 +69,13 @@ TEST(OpsTest, Conv2dPaddingAndStride) {
   //   (0,1): x[0,1]·3 + x[0,2]·4 = 18          -> 19
   //   (1,0): x[1,0]·2 + x[2,0]·4 = 36          -> 37
   //   (1,1): 5·1 + 6·2 + 8·3 + 9·4 = 77        -> 78
-  const Tensor y = RunOne(OpKind::kConv2d, {{1, 3, 3}}, {1, 2, 2},
-                          {{"strides", {2, 2}}, {"pads", {1, 1, 1, 1}}},
-                          {{"weight", I8({1, 1, 2, 2}, {1, 2, 3, 4})},
-                           {"bias", I32({1}, {1})},
-                           {"multiplier", Scalar32(1)},
-                           {"shift", Scalar32(0)}},
-                          {I8({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})});
+  const Tensor y =
+      RunOne(OpKind::kConv2d, {{1, 3, 3}}, {1, 2, 2}, {{"strides", {2, 2}}, {"pads", {1, 1, 1, 1}}},
+             {{"weight", I8({1, 1, 2, 2}, {1, 2, 3, 4})},
+              {"bias", I32({1}, {1})},
+              {"multiplier", Scalar32(1)},
+              {"shift", Scalar32(0)}},
+             {I8({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})});
   EXPECT_EQ(Values8(y), (V8{5, 19, 37, 78}));
 }
 
@@ -84,13 +83,13 @@ TEST(OpsTest, Conv2dGroupsAndDilation) {
   // Channel 0 = 1..9, channel 1 = -(1..9); group 2, dilation 2 on a 2x2 kernel (span 3):
   // OH = OW = 1. o0 (weight [[1,0],[0,1]] on ch 0): x[0,0] + x[2,2] = 10 -> RoundShift(10,1) = 5.
   // o1 (weight [[1,1],[1,1]] on ch 1): -(1+3+7+9) = -20 -> RoundShift(-20,1) = -10.
-  const Tensor y = RunOne(
-      OpKind::kConv2d, {{2, 3, 3}}, {2, 1, 1}, {{"group", {2}}, {"dilations", {2, 2}}},
-      {{"weight", I8({2, 1, 2, 2}, {1, 0, 0, 1, 1, 1, 1, 1})},
-       {"bias", I32({2}, {0, 0})},
-       {"multiplier", Scalar32(1)},
-       {"shift", Scalar32(1)}},
-      {I8({1, 2, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9, -1, -2, -3, -4, -5, -6, -7, -8, -9})});
+  const Tensor y =
+      RunOne(OpKind::kConv2d, {{2, 3, 3}}, {2, 1, 1}, {{"group", {2}}, {"dilations", {2, 2}}},
+             {{"weight", I8({2, 1, 2, 2}, {1, 0, 0, 1, 1, 1, 1, 1})},
+              {"bias", I32({2}, {0, 0})},
+              {"multiplier", Scalar32(1)},
+              {"shift", Scalar32(1)}},
+             {I8({1, 2, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9, -1, -2, -3, -4, -5, -6, -7, -8, -9})});
   EXPECT_EQ(Values8(y), (V8{5, -10}));
 }
 
@@ -111,9 +110,9 @@ TEST(OpsTest, SoftmaxRounding) {
   // x = [3, 2, 0]: e = [65536, 32768, 8192], S = 106496;
   //   y = RoundDiv(e·127, S) = [78.15 -> 78, 39.08 -> 39, 9.77 -> 10].
   // x = [5, 5, -127]: e = [65536, 65536, table[132] = 0], y = [63.5 -> 64, 64, 0].
-  const Tensor y = RunOne(OpKind::kSoftmax, {{3}}, {3}, {},
-                          {{"exp_table", I32({256}, HalvingTable())}},
-                          {I8({2, 3}, {3, 2, 0, 5, 5, -127})});
+  const Tensor y =
+      RunOne(OpKind::kSoftmax, {{3}}, {3}, {}, {{"exp_table", I32({256}, HalvingTable())}},
+             {I8({2, 3}, {3, 2, 0, 5, 5, -127})});
   EXPECT_EQ(Values8(y), (V8{78, 39, 10, 64, 64, 0}));
 }
 
@@ -142,15 +141,14 @@ TEST(OpsTest, AttentionCausalAndNot) {
 TEST(OpsTest, AttentionCausalOffsetWithFewerQueries) {
   // Tq = 1 query after Tk = 2 keys: allowed j <= 0 + 2 - 1 = 1, i.e. both keys; equals
   // row 1 of the previous example.
-  const Tensor y = RunOne(OpKind::kAttention, {{1, 2}, {2, 2}, {2, 2}}, {1, 2},
-                          {{"heads", {1}}, {"causal", {1}}},
-                          {{"score_multiplier", Scalar32(1)},
-                           {"score_shift", Scalar32(0)},
-                           {"exp_table", I32({256}, HalvingTable())},
-                           {"multiplier", Scalar32(1)},
-                           {"shift", Scalar32(7)}},
-                          {I8({1, 1, 2}, {0, 1}), I8({1, 2, 2}, {2, 0, 0, 2}),
-                           I8({1, 2, 2}, {10, -20, 30, 40})});
+  const Tensor y = RunOne(
+      OpKind::kAttention, {{1, 2}, {2, 2}, {2, 2}}, {1, 2}, {{"heads", {1}}, {"causal", {1}}},
+      {{"score_multiplier", Scalar32(1)},
+       {"score_shift", Scalar32(0)},
+       {"exp_table", I32({256}, HalvingTable())},
+       {"multiplier", Scalar32(1)},
+       {"shift", Scalar32(7)}},
+      {I8({1, 1, 2}, {0, 1}), I8({1, 2, 2}, {2, 0, 0, 2}), I8({1, 2, 2}, {10, -20, 30, 40})});
   EXPECT_EQ(Values8(y), (V8{26, 28}));
 }
 
@@ -179,9 +177,9 @@ TEST(OpsTest, AddWithInputConstantAndBroadcast) {
                     {I8({1, 3}, {10, -10, 127}), I8({1, 3}, {1, 2, 3})});
   EXPECT_EQ(Values8(y), (V8{6, 0, 67}));
   // b [3] broadcast over a [2, 3], per sample (2 samples with different b).
-  y = RunOne(OpKind::kAdd, {{2, 3}, {3}}, {2, 3}, {}, mults,
-             {I8({2, 2, 3}, {0, 0, 0, 2, 4, 6, 0, 0, 0, 0, 0, 0}),
-              I8({2, 3}, {1, 2, 3, -1, -2, -3})});
+  y = RunOne(
+      OpKind::kAdd, {{2, 3}, {3}}, {2, 3}, {}, mults,
+      {I8({2, 2, 3}, {0, 0, 0, 2, 4, 6, 0, 0, 0, 0, 0, 0}), I8({2, 3}, {1, 2, 3, -1, -2, -3})});
   EXPECT_EQ(Values8(y), (V8{1, 2, 3, 2, 4, 6, -1, -2, -3, -1, -2, -3}));
   // The same b as a constant, shared by both samples.
   std::vector<Param> with_constant = mults;
@@ -207,7 +205,8 @@ TEST(OpsTest, MulWithInputAndScalarConstant) {
 TEST(OpsTest, LookupIndexesByXPlus128) {
   // table[x + 128] = -x (table[0], for the never-used -128, is 0).
   std::vector<int8_t> table(256);
-  for (int i = 0; i < 256; ++i) table[static_cast<size_t>(i)] = static_cast<int8_t>(i == 0 ? 0 : 128 - i);
+  for (int i = 0; i < 256; ++i)
+    table[static_cast<size_t>(i)] = static_cast<int8_t>(i == 0 ? 0 : 128 - i);
   const Tensor y = RunOne(OpKind::kLookup, {{4}}, {4}, {}, {{"table", I8({256}, table)}},
                           {I8({1, 4}, {-127, 0, 5, 127})});
   EXPECT_EQ(Values8(y), (V8{127, 0, -5, -127}));
@@ -217,15 +216,16 @@ TEST(OpsTest, LayerNorm) {
   // x = [1, 2, 3, 4]: S = 10, d = 4x - 10 = [-6, -2, 2, 6], V = 80, RoundDiv(80, 4) = 20.
   // eps = 0: r = ISqrt(20) = 4, n = d·4096/4 = d·1024.
   //   gamma [1,2,3,4], beta [0, 1024, -2048, 512], shift 10:
-  //   (n·g + b) / 1024 = [-6, (-4096+1024)/1024 = -3, (6144-2048)/1024 = 4, 25088/1024 = 24.5 -> 25].
+  //   (n·g + b) / 1024 = [-6, (-4096+1024)/1024 = -3, (6144-2048)/1024 = 4, 25088/1024 = 24.5 ->
+  //   25].
   // Row 2: x = [7, 7, 7, 7]: d = 0, V = 0, r = 0 -> n = 0; y = RoundShift(beta, 10) = [0, 1, -2, 1]
   //   (512/1024 = 0.5 -> 1).
   const std::vector<Param> params = {{"gamma", I32({4}, {1, 2, 3, 4})},
                                      {"beta", I64({4}, {0, 1024, -2048, 512})},
                                      {"eps", I64({1}, {0})},
                                      {"shift", Scalar32(10)}};
-  Tensor y = RunOne(OpKind::kLayerNorm, {{4}}, {4}, {}, params,
-                    {I8({2, 4}, {1, 2, 3, 4, 7, 7, 7, 7})});
+  Tensor y =
+      RunOne(OpKind::kLayerNorm, {{4}}, {4}, {}, params, {I8({2, 4}, {1, 2, 3, 4, 7, 7, 7, 7})});
   EXPECT_EQ(Values8(y), (V8{-6, -3, 4, 25, 0, 1, -2, 1}));
   // eps = 5: r = ISqrt(25) = 5, n = RoundDiv(d·4096, 5) = [-4915, -1638, 1638, 4915];
   // gamma 1, beta 0, shift 10: [-4.8 -> -5, -1.6 -> -2, 2, 5].
@@ -242,14 +242,16 @@ TEST(OpsTest, RmsNorm) {
   // x = [3, -4]: V = 25, RoundDiv(25, 2) = 13 (12.5 up), r = ISqrt(13) = 3.
   // n = RoundDiv([12288, -16384], 3) = [4096, -5461.33 -> -5461].
   // gamma 1, shift 12: [1, -1.33 -> -1]. gamma 100: [100, -133.3 -> -127 (clamp)].
-  Tensor y = RunOne(OpKind::kRmsNorm, {{2}}, {2}, {},
-                    {{"gamma", I32({2}, {1, 100})}, {"eps", I64({1}, {0})},
-                     {"shift", Scalar32(12)}},
-                    {I8({1, 2}, {3, -4})});
+  Tensor y =
+      RunOne(OpKind::kRmsNorm, {{2}}, {2}, {},
+             {{"gamma", I32({2}, {1, 100})}, {"eps", I64({1}, {0})}, {"shift", Scalar32(12)}},
+             {I8({1, 2}, {3, -4})});
   EXPECT_EQ(Values8(y), (V8{1, -127}));
   y = RunOne(OpKind::kRmsNorm, {{2}}, {2}, {},
-             {{"gamma", I32({2}, {100, 1})}, {"beta", I64({2}, {0, 0})},
-              {"eps", I64({1}, {0})}, {"shift", Scalar32(12)}},
+             {{"gamma", I32({2}, {100, 1})},
+              {"beta", I64({2}, {0, 0})},
+              {"eps", I64({1}, {0})},
+              {"shift", Scalar32(12)}},
              {I8({1, 2}, {3, -4})});
   EXPECT_EQ(Values8(y), (V8{100, -1}));
 }
@@ -272,8 +274,8 @@ TEST(OpsTest, AvgPoolCountIncludePad) {
   // Same windows as above. Without pad counting: 0/4 = 0, -3/2 = -1.5 -> -1,
   // -1/2 = -0.5 -> 0, 9/1 = 9. With: 0/4, -3/4 -> -1 (-0.75), -1/4 -> 0, 9/4 -> 2.
   const Tensor x = I8({1, 1, 3, 3}, {1, -2, 3, -4, 5, -6, 7, -8, 9});
-  const std::vector<Attr> geometry = {{"kernel", {2, 2}}, {"strides", {2, 2}},
-                                      {"pads", {0, 0, 1, 1}}};
+  const std::vector<Attr> geometry = {
+      {"kernel", {2, 2}}, {"strides", {2, 2}}, {"pads", {0, 0, 1, 1}}};
   Tensor y = RunOne(OpKind::kAvgPool2d, {{1, 3, 3}}, {1, 2, 2}, geometry, {}, {x});
   EXPECT_EQ(Values8(y), (V8{0, -1, 0, 9}));
   std::vector<Attr> include = geometry;
@@ -286,8 +288,8 @@ TEST(OpsTest, ReduceMean) {
   // x = [[1, 2, 4], [-1, -2, -2]].
   const Tensor x = I8({1, 2, 3}, {1, 2, 4, -1, -2, -2});
   // axes {1}: 7/3 = 2.33 -> 2; -5/3 = -1.67 -> -2.
-  Tensor y = RunOne(OpKind::kReduceMean, {{2, 3}}, {2}, {{"axes", {1}}, {"keepdims", {0}}}, {},
-                    {x});
+  Tensor y =
+      RunOne(OpKind::kReduceMean, {{2, 3}}, {2}, {{"axes", {1}}, {"keepdims", {0}}}, {}, {x});
   EXPECT_EQ(Values8(y), (V8{2, -2}));
   // axes {0} (not trailing), keepdims: [0/2, 0/2, 2/2] = [0, 0, 1].
   y = RunOne(OpKind::kReduceMean, {{2, 3}}, {1, 3}, {{"axes", {0}}}, {}, {x});
@@ -304,9 +306,9 @@ TEST(OpsTest, ReduceMean) {
 }
 
 TEST(OpsTest, Embedding) {
-  const Tensor y = RunOne(OpKind::kEmbedding, {{2}}, {2, 2}, {},
-                          {{"table", I8({3, 2}, {1, 2, 3, 4, 5, 6})}}, {I32({1, 2}, {2, 0})},
-                          DType::kInt32);
+  const Tensor y =
+      RunOne(OpKind::kEmbedding, {{2}}, {2, 2}, {}, {{"table", I8({3, 2}, {1, 2, 3, 4, 5, 6})}},
+             {I32({1, 2}, {2, 0})}, DType::kInt32);
   EXPECT_EQ(Values8(y), (V8{5, 6, 1, 2}));
 }
 

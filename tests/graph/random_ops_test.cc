@@ -2,6 +2,7 @@
 // reference in reference.cc, on every kernel path this machine can run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -25,8 +26,8 @@ using gt::Scalar32;
 
 std::vector<KernelPath> AvailablePaths() {
   std::vector<KernelPath> paths;
-  for (KernelPath p : {KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvx512,
-                       KernelPath::kAvx512Vnni})
+  for (KernelPath p :
+       {KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvx512, KernelPath::kAvx512Vnni})
     if (KernelPathAvailable(p)) paths.push_back(p);
   return paths;
 }
@@ -164,10 +165,10 @@ TEST(RandomOpsTest, MatMulMatchesReference) {
       for (Shape* s : {&a_shape, &b_shape, &y_shape}) s->insert(s->begin(), l);
     }
     const auto rq = RandomRequant(rng, k, 1, false);
-    const Graph g = gt::SingleOp(OpKind::kMatMul, {a_shape, b_shape}, y_shape,
-                                      {{"act_min", {rq.lo}}, {"act_max", {rq.hi}},
-                                       {"transpose_b", {transpose_b ? 1 : 0}}},
-                                      RequantParams(rq));
+    const Graph g = gt::SingleOp(
+        OpKind::kMatMul, {a_shape, b_shape}, y_shape,
+        {{"act_min", {rq.lo}}, {"act_max", {rq.hi}}, {"transpose_b", {transpose_b ? 1 : 0}}},
+        RequantParams(rq));
     a_shape.insert(a_shape.begin(), batch);
     b_shape.insert(b_shape.begin(), batch);
     const Tensor a = RandomTensor8(rng, a_shape), b = RandomTensor8(rng, b_shape);
@@ -193,17 +194,42 @@ TEST(RandomOpsTest, AttentionMatchesReference) {
     params.push_back({"score_multiplier", Scalar32(sm)});
     params.push_back({"score_shift", Scalar32(ss)});
     params.push_back({"exp_table", I32({256}, table)});
-    const Graph g = gt::SingleOp(
-        OpKind::kAttention, {{tq, width}, {tk, width}, {tk, width}}, {tq, width},
-        {{"act_min", {rq.lo}}, {"act_max", {rq.hi}}, {"heads", {heads}},
-         {"causal", {causal ? 1 : 0}}},
-        params);
+    const Graph g =
+        gt::SingleOp(OpKind::kAttention, {{tq, width}, {tk, width}, {tk, width}}, {tq, width},
+                     {{"act_min", {rq.lo}},
+                      {"act_max", {rq.hi}},
+                      {"heads", {heads}},
+                      {"causal", {causal ? 1 : 0}}},
+                     params);
     const Tensor q = RandomTensor8(rng, {batch, tq, width});
     const Tensor k = RandomTensor8(rng, {batch, tk, width});
     const Tensor v = RandomTensor8(rng, {batch, tk, width});
     ExpectAllPathsEqual(g, {q, k, v},
                         reference::Attention(q, k, v, heads, causal, sm, ss, table, rq),
                         "Attention #" + std::to_string(i));
+  }
+}
+
+TEST(RandomOpsTest, AttentionWithLongKeysUsesQueryBlocks) {
+  // Tk = 1500 keys: queries run in blocks of 16, so Tq = 40 spans three blocks.
+  std::mt19937_64 rng(45);
+  for (bool causal : {false, true}) {
+    const int64_t heads = 2, d = 8, width = heads * d, tq = 40, tk = 1500, batch = 2;
+    const std::vector<int32_t> table = gt::ExpTable(0.08);
+    const auto rq = RandomRequant(rng, 128, 1, false);
+    std::vector<Param> params = RequantParams(rq);
+    params.push_back({"score_multiplier", Scalar32(1 << 30)});
+    params.push_back({"score_shift", Scalar32(38)});
+    params.push_back({"exp_table", I32({256}, table)});
+    const Graph g =
+        gt::SingleOp(OpKind::kAttention, {{tq, width}, {tk, width}, {tk, width}}, {tq, width},
+                     {{"heads", {heads}}, {"causal", {causal ? 1 : 0}}}, params);
+    const Tensor q = RandomTensor8(rng, {batch, tq, width});
+    const Tensor k = RandomTensor8(rng, {batch, tk, width});
+    const Tensor v = RandomTensor8(rng, {batch, tk, width});
+    ExpectAllPathsEqual(g, {q, k, v},
+                        reference::Attention(q, k, v, heads, causal, 1 << 30, 38, table, rq),
+                        causal ? "causal long attention" : "long attention");
   }
 }
 
@@ -219,20 +245,82 @@ TEST(RandomOpsTest, NormsMatchReference) {
         RandomI32(rng, static_cast<size_t>(c), -(1 << (shift - 6)), 1 << (shift - 6));
     std::vector<int64_t> beta;
     if (layer_norm)
-      for (int32_t b : RandomI32(rng, static_cast<size_t>(c), -(1 << 28), 1 << 28)) beta.push_back(b);
+      for (int32_t b : RandomI32(rng, static_cast<size_t>(c), -(1 << 28), 1 << 28))
+        beta.push_back(b);
     const int64_t eps = i % 4 == 1 ? 0 : eps_d(rng);
-    std::vector<Param> params = {{"gamma", I32({c}, gamma)},
-                                 {"eps", I64({1}, {eps})},
-                                 {"shift", Scalar32(shift)}};
+    std::vector<Param> params = {
+        {"gamma", I32({c}, gamma)}, {"eps", I64({1}, {eps})}, {"shift", Scalar32(shift)}};
     if (layer_norm) params.push_back({"beta", I64({c}, beta)});
-    const Graph g = gt::SingleOp(layer_norm ? OpKind::kLayerNorm : OpKind::kRmsNorm,
-                                      {{rows, c}}, {rows, c}, {{"act_min", {-120}}}, params);
+    const Graph g = gt::SingleOp(layer_norm ? OpKind::kLayerNorm : OpKind::kRmsNorm, {{rows, c}},
+                                 {rows, c}, {{"act_min", {-120}}}, params);
     // Some rows constant (V = 0), some extreme.
     Tensor x = RandomTensor8(rng, {2, rows, c});
     if (i % 3 == 0) std::fill(x.i8().begin(), x.i8().begin() + c, int8_t{7});
     if (i % 5 == 0) std::fill(x.i8().end() - c, x.i8().end(), int8_t{-127});
-    ExpectAllPathsEqual(g, {x}, reference::Norm(x, layer_norm, gamma, beta, eps, shift, -120, 127),
-                        std::string(layer_norm ? "LayerNorm" : "RmsNorm") + " C=" + std::to_string(c));
+    ExpectAllPathsEqual(
+        g, {x}, reference::Norm(x, layer_norm, gamma, beta, eps, shift, -120, 127),
+        std::string(layer_norm ? "LayerNorm" : "RmsNorm") + " C=" + std::to_string(c));
+  }
+}
+
+TEST(RandomOpsTest, PoolsMatchReference) {
+  std::mt19937_64 rng(66);
+  std::uniform_int_distribution<int64_t> k_d(1, 4), s_d(1, 3), size_d(1, 13), b_d(1, 3);
+  int tested = 0;
+  while (tested < 80) {
+    const std::vector<int64_t> kernel = {k_d(rng), k_d(rng)}, strides = {s_d(rng), s_d(rng)};
+    std::vector<int64_t> pads;
+    for (int i = 0; i < 4; ++i)
+      pads.push_back(
+          std::uniform_int_distribution<int64_t>(0, kernel[static_cast<size_t>(i % 2)] - 1)(rng));
+    const int64_t c = b_d(rng), h = size_d(rng), w = size_d(rng), batch = b_d(rng);
+    const int64_t oh_span = h + pads[0] + pads[2] - kernel[0],
+                  ow_span = w + pads[1] + pads[3] - kernel[1];
+    if (oh_span < 0 || ow_span < 0) continue;
+    const int64_t oh = oh_span / strides[0] + 1, ow = ow_span / strides[1] + 1;
+    // Skip geometries whose last window lies wholly in the padding (validation rejects them).
+    if ((oh - 1) * strides[0] - pads[0] >= h || (ow - 1) * strides[1] - pads[1] >= w) continue;
+    const bool max = tested % 2 == 0, include_pad = tested % 4 == 1;
+    std::vector<Attr> attrs = {{"kernel", kernel}, {"strides", strides}, {"pads", pads}};
+    if (!max) attrs.push_back({"count_include_pad", {include_pad ? 1 : 0}});
+    const Graph g = gt::SingleOp(max ? OpKind::kMaxPool2d : OpKind::kAvgPool2d, {{c, h, w}},
+                                 {c, oh, ow}, attrs, {});
+    const Tensor x = RandomTensor8(rng, {batch, c, h, w});
+    ExpectAllPathsEqual(g, {x}, reference::Pool2d(x, max, kernel, strides, pads, include_pad),
+                        (max ? "MaxPool #" : "AvgPool #") + std::to_string(tested));
+    ++tested;
+  }
+}
+
+TEST(RandomOpsTest, ReduceMeanAndTransposeMatchReference) {
+  std::mt19937_64 rng(77);
+  std::uniform_int_distribution<int64_t> rank_d(1, 4), dim_d(1, 5);
+  for (int i = 0; i < 60; ++i) {
+    const size_t rank = static_cast<size_t>(rank_d(rng));
+    Shape shape;
+    for (size_t a = 0; a < rank; ++a) shape.push_back(dim_d(rng));
+    Shape batched = shape;
+    batched.insert(batched.begin(), 2);
+    const Tensor x = RandomTensor8(rng, batched);
+    // ReduceMean over a random non-empty ascending subset of axes.
+    std::vector<int64_t> axes;
+    while (axes.empty())
+      for (size_t a = 0; a < rank; ++a)
+        if (rng() % 2) axes.push_back(static_cast<int64_t>(a));
+    const bool keepdims = rng() % 2 == 1;
+    const Tensor mean = reference::ReduceMean(x, axes, keepdims);
+    const Shape mean_shape(mean.shape().begin() + 1, mean.shape().end());
+    ExpectAllPathsEqual(gt::SingleOp(OpKind::kReduceMean, {shape}, mean_shape,
+                                     {{"axes", axes}, {"keepdims", {keepdims ? 1 : 0}}}, {}),
+                        {x}, mean, "ReduceMean #" + std::to_string(i));
+    // Transpose by a random permutation.
+    std::vector<int64_t> perm(rank);
+    for (size_t a = 0; a < rank; ++a) perm[a] = static_cast<int64_t>(a);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    const Tensor t = reference::Transpose(x, perm);
+    const Shape t_shape(t.shape().begin() + 1, t.shape().end());
+    ExpectAllPathsEqual(gt::SingleOp(OpKind::kTranspose, {shape}, t_shape, {{"perm", perm}}, {}),
+                        {x}, t, "Transpose #" + std::to_string(i));
   }
 }
 

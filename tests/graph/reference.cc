@@ -89,8 +89,8 @@ Tensor MatMul(const Tensor& a, const Tensor& b, bool transpose_b, const Requant&
       for (int64_t j = 0; j < n; ++j) {
         int64_t acc = 0;
         for (int64_t q = 0; q < k; ++q) {
-          const int64_t bv = transpose_b ? b.i8()[t * n * k + j * k + q]
-                                         : b.i8()[t * k * n + q * n + j];
+          const int64_t bv =
+              transpose_b ? b.i8()[t * n * k + j * k + q] : b.i8()[t * k * n + q * n + j];
           acc += int64_t{a.i8()[t * m * k + i * k + q]} * bv;
         }
         y.i8()[t * m * n + i * n + j] =
@@ -162,9 +162,92 @@ Tensor Norm(const Tensor& x, bool layer_norm, const std::vector<int32_t>& gamma,
     for (int64_t i = 0; i < c; ++i) {
       const int64_t n = root == 0 ? 0 : RoundDiv(d[i] * 4096, root);
       const int64_t b = beta.empty() ? 0 : beta[i];
-      y.i8()[r * c + i] = static_cast<int8_t>(std::clamp<int64_t>(
-          RoundShift(n * gamma[i] + b, shift), lo, hi));
+      y.i8()[r * c + i] =
+          static_cast<int8_t>(std::clamp<int64_t>(RoundShift(n * gamma[i] + b, shift), lo, hi));
     }
+  }
+  return y;
+}
+
+Tensor Pool2d(const Tensor& x, bool max, std::vector<int64_t> k, std::vector<int64_t> st,
+              std::vector<int64_t> pd, bool count_include_pad) {
+  const int64_t batch = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+  const int64_t oh = FloorDiv(h + pd[0] + pd[2] - k[0], st[0]) + 1;
+  const int64_t ow = FloorDiv(w + pd[1] + pd[3] - k[1], st[1]) + 1;
+  Tensor y(DType::kInt8, {batch, c, oh, ow});
+  for (int64_t p = 0; p < batch * c; ++p)
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t j = 0; j < ow; ++j) {
+        int64_t best = -1000, sum = 0, count = 0;
+        for (int64_t u = 0; u < k[0]; ++u)
+          for (int64_t v = 0; v < k[1]; ++v) {
+            const int64_t hh = i * st[0] - pd[0] + u, ww = j * st[1] - pd[1] + v;
+            if (hh < 0 || hh >= h || ww < 0 || ww >= w) continue;
+            const int64_t e = x.i8()[(p * h + hh) * w + ww];
+            best = std::max(best, e);
+            sum += e;
+            ++count;
+          }
+        y.i8()[(p * oh + i) * ow + j] = static_cast<int8_t>(
+            max ? best : RoundDiv(sum, count_include_pad ? k[0] * k[1] : count));
+      }
+  return y;
+}
+
+namespace {
+// Row-major strides of a shape.
+std::vector<int64_t> Strides(const Shape& shape) {
+  std::vector<int64_t> s(shape.size(), 1);
+  for (size_t i = shape.size(); i-- > 1;) s[i - 1] = s[i] * shape[i];
+  return s;
+}
+// The multi-index of flat offset `e` in `shape`.
+std::vector<int64_t> Unravel(int64_t e, const Shape& shape) {
+  std::vector<int64_t> idx(shape.size());
+  for (size_t i = shape.size(); i-- > 0;) {
+    idx[i] = e % shape[i];
+    e /= shape[i];
+  }
+  return idx;
+}
+}  // namespace
+
+Tensor ReduceMean(const Tensor& x, const std::vector<int64_t>& axes, bool keepdims) {
+  std::vector<bool> reduced(x.rank(), false);
+  for (int64_t a : axes) reduced[static_cast<size_t>(a) + 1] = true;
+  Shape kept;  // keepdims layout
+  int64_t n = 1;
+  for (size_t i = 0; i < x.rank(); ++i) {
+    kept.push_back(reduced[i] ? 1 : x.dim(i));
+    if (reduced[i]) n *= x.dim(i);
+  }
+  std::vector<int64_t> sums(static_cast<size_t>(NumElements(kept)), 0);
+  const auto ks = Strides(kept);
+  for (int64_t e = 0; e < x.size(); ++e) {
+    const auto idx = Unravel(e, x.shape());
+    int64_t o = 0;
+    for (size_t i = 0; i < idx.size(); ++i) o += (reduced[i] ? 0 : idx[i]) * ks[i];
+    sums[static_cast<size_t>(o)] += x.i8()[e];
+  }
+  Shape out_shape;
+  for (size_t i = 0; i < x.rank(); ++i)
+    if (!reduced[i] || keepdims) out_shape.push_back(kept[i]);
+  Tensor y(DType::kInt8, out_shape);
+  for (size_t o = 0; o < sums.size(); ++o) y.i8()[o] = static_cast<int8_t>(RoundDiv(sums[o], n));
+  return y;
+}
+
+Tensor Transpose(const Tensor& x, const std::vector<int64_t>& perm) {
+  Shape out_shape = {x.dim(0)};
+  for (int64_t p : perm) out_shape.push_back(x.dim(static_cast<size_t>(p) + 1));
+  Tensor y(DType::kInt8, out_shape);
+  const auto xs = Strides(x.shape());
+  for (int64_t e = 0; e < y.size(); ++e) {
+    const auto idx = Unravel(e, out_shape);  // y[b, i0, i1, ...] = x[b, ..., i_k at perm[k], ...]
+    int64_t src = idx[0] * xs[0];
+    for (size_t k = 0; k < perm.size(); ++k)
+      src += idx[k + 1] * xs[static_cast<size_t>(perm[k]) + 1];
+    y.i8()[e] = x.i8()[src];
   }
   return y;
 }

@@ -14,7 +14,7 @@ int64_t FloorDiv(int64_t a, int64_t b);  // b > 0
 int64_t RoundShift(int64_t v, int s);    // floor((v + 2^(s-1)) / 2^s), v if s = 0
 int64_t RoundDiv(int64_t a, int64_t b);  // floor((2a + b) / 2b)
 int64_t Requantize(int64_t acc, int64_t m, int s, int lo, int hi);
-int64_t ISqrtRef(int64_t v);             // by bisection
+int64_t ISqrtRef(int64_t v);  // by bisection
 
 struct Requant {
   std::vector<int32_t> multiplier;  // size 1 or per channel
@@ -48,5 +48,16 @@ Tensor Attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t head
 // x [B, ..., C]; beta empty for RmsNorm.
 Tensor Norm(const Tensor& x, bool layer_norm, const std::vector<int32_t>& gamma,
             const std::vector<int64_t>& beta, int64_t eps, int shift, int lo, int hi);
+
+// x [B, C, H, W] -> [B, C, OH, OW]: max (or RoundDiv of the sum) over each window's
+// in-bounds elements.
+Tensor Pool2d(const Tensor& x, bool max, std::vector<int64_t> kernel, std::vector<int64_t> strides,
+              std::vector<int64_t> pads, bool count_include_pad);
+
+// x [B, ...] with per-sample axes `axes` reduced (kept as 1 when keepdims).
+Tensor ReduceMean(const Tensor& x, const std::vector<int64_t>& axes, bool keepdims);
+
+// x [B, ...] with per-sample axes permuted.
+Tensor Transpose(const Tensor& x, const std::vector<int64_t>& perm);
 
 }  // namespace veil::reference

@@ -1,4 +1,6 @@
 // Session behaviour: request checks with clear errors, segments, traces, digests.
+#include "veil/session.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -8,7 +10,6 @@
 #include "graph_test_util.h"
 #include "test_models.h"
 #include "veil/digest.h"
-#include "veil/session.h"
 
 namespace veil {
 namespace {
@@ -67,8 +68,8 @@ TEST(SessionTest, RejectsBadOptions) {
               StatusCode::kInvalidArgument, {"threads"});
   for (KernelPath p : {KernelPath::kAvx2, KernelPath::kAvx512, KernelPath::kAvx512Vnni})
     if (!KernelPathAvailable(p))
-      ExpectError(Session::Create(gt::MakeImageModel(1), {p, 1}).status(),
-                  StatusCode::kUnsupported, {KernelPathName(p)});
+      ExpectError(Session::Create(gt::MakeImageModel(1), {p, 1}).status(), StatusCode::kUnsupported,
+                  {KernelPathName(p)});
   auto session = Session::Create(gt::MakeImageModel(1));
   ASSERT_TRUE(session.ok());
   EXPECT_NE((*session)->kernel_path(), KernelPath::kAuto);
@@ -90,7 +91,8 @@ void CheckSegmentsChainToRun(const Graph& graph, const std::vector<Tensor>& inpu
   std::vector<const Tensor*> known(graph.values.size(), nullptr);
   std::vector<Tensor> storage;
   storage.reserve(graph.values.size());
-  for (size_t i = 0; i < inputs.size(); ++i) known[static_cast<size_t>(graph.inputs[i])] = &inputs[i];
+  for (size_t i = 0; i < inputs.size(); ++i)
+    known[static_cast<size_t>(graph.inputs[i])] = &inputs[i];
   RunTrace chained;
   for (size_t s = 0; s < graph.segments.size(); ++s) {
     std::vector<Tensor> seg_inputs;
@@ -136,7 +138,8 @@ TEST(SessionTest, RunSegmentChecksItsInputs) {
   ASSERT_TRUE(session.ok());
   ExpectError((*session)->RunSegment(3, {}).status(), StatusCode::kInvalidArgument,
               {"segment 3 does not exist"});
-  ExpectError((*session)->RunSegment(-1, {}).status(), StatusCode::kInvalidArgument, {"segment -1"});
+  ExpectError((*session)->RunSegment(-1, {}).status(), StatusCode::kInvalidArgument,
+              {"segment -1"});
   const std::vector<int> in = g.SegmentInputs(g.segments[1]);
   ASSERT_EQ(in.size(), 1u);
   const Value& v = g.values[static_cast<size_t>(in[0])];
@@ -151,17 +154,18 @@ TEST(SessionTest, RunSegmentChecksItsInputs) {
 }
 
 TEST(SessionTest, TensorDigestFraming) {
-  // SHA-256("veil.tensor.v1" || u64le(dtype=1) || u64le(rank=2) || u64le(2) || u64le(2) || 01 02 03 fc)
+  // SHA-256("veil.tensor.v1" 00 || u64le(dtype=1) || u64le(rank=2) || u64le(2) || u64le(2)
+  //         || 01 02 03 fc)
   const Tensor t = I8({2, 2}, {1, 2, 3, -4});
   Sha256Hasher h;
-  const std::string tag = "veil.tensor.v1";
+  const std::string tag("veil.tensor.v1\0", 15);
   h.Update({reinterpret_cast<const uint8_t*>(tag.data()), tag.size()});
   for (uint64_t v : {1, 2, 2, 2}) h.UpdateU64(v);
   const uint8_t bytes[] = {1, 2, 3, 0xfc};
   h.Update(bytes);
   EXPECT_EQ(TensorDigest(t), h.Finish());
   EXPECT_EQ(DigestToHex(TensorDigest(t)),
-            "c1e445a1455813c1714f81a453446b6bf35b74658ea888950833523082f9c046");
+            "f046314d7b623d72da2f20e3dea0c30837c3c6a2d554cf377916a55d0c9563c5");
   // Shape and dtype are part of the digest.
   EXPECT_NE(TensorDigest(t), TensorDigest(I8({4}, {1, 2, 3, -4})));
   EXPECT_NE(TensorDigest(Tensor(DType::kInt8, {4})), TensorDigest(Tensor(DType::kInt32, {1})));

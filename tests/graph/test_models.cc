@@ -96,7 +96,8 @@ Graph MakeImageModel(uint64_t seed) {
   const int x = b.Input("image", {3, 12, 12});
   // [3,12,12] -> conv 3x3 pad 1, ReLU -> [8,12,12] -> maxpool 2 -> [8,6,6]
   const int c1 = m.Conv(x, {8, 12, 12}, 3, 8, 3, 1, {{"pads", {1, 1, 1, 1}}, {"act_min", {0}}});
-  const int p1 = b.Op(OpKind::kMaxPool2d, {c1}, {8, 6, 6}, {{"kernel", {2, 2}}, {"strides", {2, 2}}});
+  const int p1 =
+      b.Op(OpKind::kMaxPool2d, {c1}, {8, 6, 6}, {{"kernel", {2, 2}}, {"strides", {2, 2}}});
   // depthwise 3x3 pad 1 -> residual add -> lookup
   const int c2 = m.Conv(p1, {8, 6, 6}, 8, 8, 3, 8, {{"pads", {1, 1, 1, 1}}});
   const int r1 = m.Lookup(m.Add(p1, c2, {8, 6, 6}), {8, 6, 6});
@@ -108,14 +109,16 @@ Graph MakeImageModel(uint64_t seed) {
   const int a1 = b.Op(OpKind::kAvgPool2d, {c4}, {16, 2, 2},
                       {{"kernel", {2, 2}}, {"strides", {2, 2}}, {"pads", {0, 0, 1, 1}}});
   // tokens: [16, 2, 2] -> reshape [16, 4] -> transpose [4, 16]
-  const int t1 = b.Op(OpKind::kTranspose, {b.Op(OpKind::kReshape, {a1}, {16, 4}, {{"shape", {16, 4}}})},
-                      {4, 16}, {{"perm", {1, 0}}});
+  const int t1 =
+      b.Op(OpKind::kTranspose, {b.Op(OpKind::kReshape, {a1}, {16, 4}, {{"shape", {16, 4}}})},
+           {4, 16}, {{"perm", {1, 0}}});
   b.graph().segments.push_back({0, static_cast<int>(b.graph().nodes.size())});
   // Self-similarity: MatMul(t1, t1ᵀ) -> softmax -> MatMul with t1
   const int ln = m.Norm(OpKind::kLayerNorm, t1, {4, 16}, 16);
   const int sim = b.Op(OpKind::kMatMul, {ln, ln}, {4, 4}, {{"transpose_b", {1}}},
                        {{"multiplier", Scalar32(1 << 30)}, {"shift", Scalar32(40)}});
-  const int sm = b.Op(OpKind::kSoftmax, {sim}, {4, 4}, {}, {{"exp_table", I32({256}, ExpTable(0.05))}});
+  const int sm =
+      b.Op(OpKind::kSoftmax, {sim}, {4, 4}, {}, {{"exp_table", I32({256}, ExpTable(0.05))}});
   const int mix = b.Op(OpKind::kMatMul, {sm, ln}, {4, 16}, {},
                        {{"multiplier", Scalar32(1 << 30)}, {"shift", Scalar32(37)}});
   // concat the mixed tokens with a slice of the originals: [4, 16] ++ [4, 8] -> [4, 24]
@@ -127,11 +130,13 @@ Graph MakeImageModel(uint64_t seed) {
   const int mean = b.Op(OpKind::kReduceMean, {cat}, {24}, {{"axes", {0}}, {"keepdims", {0}}});
   const int fc = m.Linear(mean, {10}, 24, 10);
   const int scaled = b.Op(OpKind::kMul, {fc}, {10}, {},
-                          {{"multiplier", Scalar32(1 << 30)}, {"shift", Scalar32(36)},
+                          {{"multiplier", Scalar32(1 << 30)},
+                           {"shift", Scalar32(36)},
                            {"constant", I8({10}, RandomI8(m.rng(), 10, 30, 127))}});
   const int rq = b.Op(OpKind::kRequantize, {scaled}, {10}, {},
                       {{"multiplier", Scalar32(3 << 29)}, {"shift", Scalar32(30)}});
-  const int out = b.Op(OpKind::kSoftmax, {rq}, {10}, {}, {{"exp_table", I32({256}, ExpTable(0.1))}});
+  const int out =
+      b.Op(OpKind::kSoftmax, {rq}, {10}, {}, {{"exp_table", I32({256}, ExpTable(0.1))}});
   b.Output(out);
   b.graph().segments.push_back({seg2, static_cast<int>(b.graph().nodes.size())});
   return b.graph();
@@ -145,11 +150,12 @@ Graph MakeDecoderModel(uint64_t seed, int layers) {
   const int tokens = b.Input("tokens", {T}, DType::kInt32);
   const int positions = b.Input("positions", {T}, DType::kInt32);
   auto embed = [&](int ids, int64_t rows) {
-    return b.Op(OpKind::kEmbedding, {ids}, {T, kWidth}, {},
-                {{"table", I8({rows, kWidth}, RandomI8(m.rng(), static_cast<size_t>(rows * kWidth)))}},
-                m.Name("embed"));
+    return b.Op(
+        OpKind::kEmbedding, {ids}, {T, kWidth}, {},
+        {{"table", I8({rows, kWidth}, RandomI8(m.rng(), static_cast<size_t>(rows * kWidth)))}},
+        m.Name("embed"));
   };
-  const int token_embedding = embed(tokens, kDecoderVocab);  // node 0
+  const int token_embedding = embed(tokens, kDecoderVocab);            // node 0
   const int position_embedding = embed(positions, kDecoderPositions);  // node 1
   int h = m.Add(token_embedding, position_embedding, {T, kWidth});
   auto cut = [&] {
@@ -163,25 +169,26 @@ Graph MakeDecoderModel(uint64_t seed, int layers) {
     const int q = m.Linear(n, {T, kWidth}, kWidth, kWidth);
     const int k = m.Linear(n, {T, kWidth}, kWidth, kWidth);
     const int v = m.Linear(n, {T, kWidth}, kWidth, kWidth);
-    const int a = b.Op(OpKind::kAttention, {q, k, v}, {T, kWidth},
-                       {{"heads", {kHeads}}, {"causal", {1}}},
-                       {{"score_multiplier", Scalar32((1 << 30) + 12345)},
-                        {"score_shift", Scalar32(38)},
-                        {"exp_table", I32({256}, ExpTable(0.04))},
-                        {"multiplier", Scalar32((1 << 30) + 999)},
-                        {"shift", Scalar32(37)}},
-                       m.Name("attention"));
+    const int a =
+        b.Op(OpKind::kAttention, {q, k, v}, {T, kWidth}, {{"heads", {kHeads}}, {"causal", {1}}},
+             {{"score_multiplier", Scalar32((1 << 30) + 12345)},
+              {"score_shift", Scalar32(38)},
+              {"exp_table", I32({256}, ExpTable(0.04))},
+              {"multiplier", Scalar32((1 << 30) + 999)},
+              {"shift", Scalar32(37)}},
+             m.Name("attention"));
     h = m.Add(h, m.Linear(a, {T, kWidth}, kWidth, kWidth), {T, kWidth});
     const int n2 = m.Norm(OpKind::kLayerNorm, h, {T, kWidth}, kWidth);
     const int f = m.Lookup(m.Linear(n2, {T, kHidden}, kWidth, kHidden), {T, kHidden});
     h = m.Add(h, m.Linear(f, {T, kWidth}, kHidden, kWidth), {T, kWidth});
     cut();
   }
-  const int logits = m.Linear(m.Norm(OpKind::kRmsNorm, h, {T, kWidth}, kWidth),
-                              {T, kDecoderVocab}, kWidth, kDecoderVocab);
+  const int logits = m.Linear(m.Norm(OpKind::kRmsNorm, h, {T, kWidth}, kWidth), {T, kDecoderVocab},
+                              kWidth, kDecoderVocab);
   const int scaled =
       b.Op(OpKind::kMul, {logits}, {T, kDecoderVocab}, {},
-           {{"multiplier", Scalar32(1 << 30)}, {"shift", Scalar32(36)},
+           {{"multiplier", Scalar32(1 << 30)},
+            {"shift", Scalar32(36)},
             {"constant", I8({kDecoderVocab}, RandomI8(m.rng(), kDecoderVocab, 30, 127))}});
   std::vector<Param> rq = m.Requant(1, kDecoderVocab);
   for (auto& s : rq[1].tensor.i32()) s = 30;  // per-channel scale near 1..2

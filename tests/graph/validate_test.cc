@@ -30,8 +30,8 @@ Graph BaseGraph() {
                       "fc");
   std::vector<int8_t> table(256, 1);
   const int act = b.Op(OpKind::kLookup, {fc}, {3}, {}, {{"table", I8({256}, table)}}, "act");
-  const int sm = b.Op(OpKind::kSoftmax, {act}, {3}, {},
-                      {{"exp_table", I32({256}, gt::ExpTable(0.1))}}, "sm");
+  const int sm =
+      b.Op(OpKind::kSoftmax, {act}, {3}, {}, {{"exp_table", I32({256}, gt::ExpTable(0.1))}}, "sm");
   b.Output(sm);
   return b.graph();
 }
@@ -210,7 +210,7 @@ void ExpectSingleOpInvalid(OpKind kind, std::vector<Shape> in, Shape out, std::v
   std::vector<std::string> all = {"node 0 'op' (" + std::string(OpKindName(kind)) + ")"};
   all.insert(all.end(), needles.begin(), needles.end());
   ExpectInvalid(gt::SingleOp(kind, std::move(in), std::move(out), std::move(attrs),
-                                  std::move(params), in_dtype),
+                             std::move(params), in_dtype),
                 all);
 }
 
@@ -224,11 +224,11 @@ TEST(ValidateTest, Conv2dAndPools) {
                         {"group 3"});
   ExpectSingleOpInvalid(OpKind::kConv2d, {{2, 5, 5}}, {4, 3, 3}, {}, conv,
                         {"param 'weight' has shape [4,1,3,3]"});
-  EXPECT_TRUE(ValidateGraph(gt::SingleOp(OpKind::kConv2d, {{2, 5, 5}}, {4, 3, 3},
-                                              {{"group", {2}}}, conv))
-                  .ok());
-  ExpectSingleOpInvalid(OpKind::kConv2d, {{2, 5, 5}}, {4, 3, 3}, {{"group", {2}}, {"strides", {0, 1}}},
-                        conv, {"attr 'strides'[0] = 0"});
+  EXPECT_TRUE(
+      ValidateGraph(gt::SingleOp(OpKind::kConv2d, {{2, 5, 5}}, {4, 3, 3}, {{"group", {2}}}, conv))
+          .ok());
+  ExpectSingleOpInvalid(OpKind::kConv2d, {{2, 5, 5}}, {4, 3, 3},
+                        {{"group", {2}}, {"strides", {0, 1}}}, conv, {"attr 'strides'[0] = 0"});
   ExpectSingleOpInvalid(OpKind::kConv2d, {{2, 2, 2}}, {4, 1, 1}, {{"group", {2}}}, conv,
                         {"does not fit"});
   ExpectSingleOpInvalid(OpKind::kConv2d, {{2, 5, 5}}, {4, 3, 3}, {{"group", {2}}, {"pads", {1, 1}}},
@@ -238,14 +238,18 @@ TEST(ValidateTest, Conv2dAndPools) {
 
   // A 2x2 window with 2 pixels of top padding: the first window row is all padding.
   ExpectSingleOpInvalid(OpKind::kMaxPool2d, {{1, 4, 4}}, {1, 4, 3},
-                        {{"kernel", {2, 2}}, {"pads", {2, 0, 0, 0}}}, {}, {"entirely in the padding"});
-  ExpectSingleOpInvalid(OpKind::kAvgPool2d, {{1, 4, 4}}, {1, 3, 3}, {{"kernel", {2, 2}}, {"pads", {0, 0, 0, 3}}},
-                        {}, {"entirely in the padding"});
-  ExpectSingleOpInvalid(OpKind::kMaxPool2d, {{1, 4, 4}}, {1, 3, 3}, {}, {}, {"missing attr 'kernel'"});
+                        {{"kernel", {2, 2}}, {"pads", {2, 0, 0, 0}}}, {},
+                        {"entirely in the padding"});
+  ExpectSingleOpInvalid(OpKind::kAvgPool2d, {{1, 4, 4}}, {1, 3, 3},
+                        {{"kernel", {2, 2}}, {"pads", {0, 0, 0, 3}}}, {},
+                        {"entirely in the padding"});
+  ExpectSingleOpInvalid(OpKind::kMaxPool2d, {{1, 4, 4}}, {1, 3, 3}, {}, {},
+                        {"missing attr 'kernel'"});
   ExpectSingleOpInvalid(OpKind::kMaxPool2d, {{1, 4, 4}}, {1, 3, 3}, {{"kernel", {0, 2}}}, {},
                         {"attr 'kernel'[0] = 0"});
   ExpectSingleOpInvalid(OpKind::kAvgPool2d, {{1, 4, 4}}, {1, 3, 3},
-                        {{"kernel", {2, 2}}, {"count_include_pad", {2}}}, {}, {"count_include_pad"});
+                        {{"kernel", {2, 2}}, {"count_include_pad", {2}}}, {},
+                        {"count_include_pad"});
 }
 
 TEST(ValidateTest, NormsAndSoftmax) {
@@ -255,7 +259,8 @@ TEST(ValidateTest, NormsAndSoftmax) {
                               {"eps", I64({1}, {0})},
                               {"shift", Scalar32(12)}};
   };
-  EXPECT_TRUE(ValidateGraph(gt::SingleOp(OpKind::kLayerNorm, {{8192}}, {8192}, {}, norm(8192))).ok());
+  EXPECT_TRUE(
+      ValidateGraph(gt::SingleOp(OpKind::kLayerNorm, {{8192}}, {8192}, {}, norm(8192))).ok());
   ExpectSingleOpInvalid(OpKind::kLayerNorm, {{8193}}, {8193}, {}, norm(8193), {"8192"});
   std::vector<Param> p = norm(4);
   p[0].tensor.i32()[2] = INT32_MIN;
@@ -279,7 +284,8 @@ TEST(ValidateTest, NormsAndSoftmax) {
   p = norm(4);
   p[1].tensor.i64()[3] = 1;
   ExpectSingleOpInvalid(OpKind::kRmsNorm, {{4}}, {4}, {}, p, {"RmsNorm's beta must be 0"});
-  ExpectSingleOpInvalid(OpKind::kRmsNorm, {{kDynamicDim}}, {kDynamicDim}, {}, norm(4), {"static C"});
+  ExpectSingleOpInvalid(OpKind::kRmsNorm, {{kDynamicDim}}, {kDynamicDim}, {}, norm(4),
+                        {"static C"});
 
   std::vector<int32_t> table = gt::ExpTable(0.1);
   table[0] = 65535;
@@ -304,14 +310,15 @@ TEST(ValidateTest, AttentionMatMulAndElementwise) {
                                    {"exp_table", I32({256}, gt::ExpTable(0.1))},
                                    {"multiplier", Scalar32(1)},
                                    {"shift", Scalar32(7)}};
-  ExpectSingleOpInvalid(OpKind::kAttention, {{2, 6}, {2, 6}, {2, 6}}, {2, 6}, {{"heads", {4}}}, attn,
-                        {"not divisible by heads 4"});
+  ExpectSingleOpInvalid(OpKind::kAttention, {{2, 6}, {2, 6}, {2, 6}}, {2, 6}, {{"heads", {4}}},
+                        attn, {"not divisible by heads 4"});
   ExpectSingleOpInvalid(OpKind::kAttention, {{2, 6}, {2, 6}, {2, 6}}, {2, 6}, {}, attn,
                         {"missing attr 'heads'"});
-  ExpectSingleOpInvalid(OpKind::kAttention, {{2, 6}, {3, 6}, {2, 6}}, {2, 6}, {{"heads", {2}}}, attn,
-                        {"expected [Tq, H*D], [Tk, H*D], [Tk, H*D]"});
+  ExpectSingleOpInvalid(OpKind::kAttention, {{2, 6}, {3, 6}, {2, 6}}, {2, 6}, {{"heads", {2}}},
+                        attn, {"expected [Tq, H*D], [Tk, H*D], [Tk, H*D]"});
   ExpectSingleOpInvalid(OpKind::kAttention, {{3, 6}, {2, 6}, {2, 6}}, {3, 6},
-                        {{"heads", {2}}, {"causal", {1}}}, attn, {"more queries (3) than keys (2)"});
+                        {{"heads", {2}}, {"causal", {1}}}, attn,
+                        {"more queries (3) than keys (2)"});
   ExpectSingleOpInvalid(OpKind::kAttention, {{2, 6}, {200000, 6}, {200000, 6}}, {2, 6},
                         {{"heads", {2}}}, attn, {"p·v", "accumulator"});
 
@@ -323,8 +330,8 @@ TEST(ValidateTest, AttentionMatMulAndElementwise) {
                         {{"transpose_b", {1}}}, mm, {"dynamic non-leading dim"});
   ExpectSingleOpInvalid(OpKind::kMatMul, {{2, 3}}, {2, 2}, {}, mm, {"has 1 inputs, expected 2"});
 
-  const std::vector<Param> add = {{"multiplier_a", Scalar32(1)}, {"multiplier_b", Scalar32(1)},
-                                  {"shift", Scalar32(0)}};
+  const std::vector<Param> add = {
+      {"multiplier_a", Scalar32(1)}, {"multiplier_b", Scalar32(1)}, {"shift", Scalar32(0)}};
   ExpectSingleOpInvalid(OpKind::kAdd, {{2, 3}, {2}}, {2, 3}, {}, add, {"not a suffix"});
   ExpectSingleOpInvalid(OpKind::kAdd, {{2, 3}}, {2, 3}, {}, add,
                         {"needs a second input or param 'constant'"});
@@ -335,7 +342,8 @@ TEST(ValidateTest, AttentionMatMulAndElementwise) {
   bad_constant.push_back({"constant", I8({3}, {1, -128, 3})});
   ExpectSingleOpInvalid(OpKind::kAdd, {{2, 3}}, {2, 3}, {}, bad_constant,
                         {"param 'constant' element 1 is -128"});
-  ExpectSingleOpInvalid(OpKind::kMul, {{2, 3}, {3}}, {2, 3}, {}, add, {"unknown param 'multiplier_a'"});
+  ExpectSingleOpInvalid(OpKind::kMul, {{2, 3}, {3}}, {2, 3}, {}, add,
+                        {"unknown param 'multiplier_a'"});
 
   std::vector<int8_t> table(256, 0);
   table[17] = -128;
@@ -347,7 +355,8 @@ TEST(ValidateTest, AttentionMatMulAndElementwise) {
 }
 
 TEST(ValidateTest, DataMovement) {
-  ExpectSingleOpInvalid(OpKind::kEmbedding, {{4}}, {4, 2}, {}, {{"table", I8({3, 2}, {1, 2, 3, 4, 5, 6})}},
+  ExpectSingleOpInvalid(OpKind::kEmbedding, {{4}}, {4, 2}, {},
+                        {{"table", I8({3, 2}, {1, 2, 3, 4, 5, 6})}},
                         {"input 0", "has dtype int8, expected int32"});
   ExpectSingleOpInvalid(OpKind::kEmbedding, {{4}}, {4, 2}, {},
                         {{"table", I8({3, 2}, {1, 2, 3, -128, 5, 6})}}, {"element 3 is -128"},
@@ -362,16 +371,18 @@ TEST(ValidateTest, DataMovement) {
                         {"repeats axis 1"});
   ExpectSingleOpInvalid(OpKind::kTranspose, {{2, 3}}, {3, 2}, {{"perm", {2, 0}}}, {},
                         {"attr 'perm'[0] = 2"});
-  ExpectSingleOpInvalid(OpKind::kTranspose, {{kDynamicDim, 3}}, {3, kDynamicDim}, {{"perm", {1, 0}}},
-                        {}, {"moves the dynamic leading dim"});
+  ExpectSingleOpInvalid(OpKind::kTranspose, {{kDynamicDim, 3}}, {3, kDynamicDim},
+                        {{"perm", {1, 0}}}, {}, {"moves the dynamic leading dim"});
   ExpectSingleOpInvalid(OpKind::kConcat, {{2, 3}, {3, 3}}, {2, 6}, {{"axis", {1}}}, {},
                         {"input 1 has shape [3,3]"});
   ExpectSingleOpInvalid(OpKind::kConcat, {{2, 3}, {2, 3}}, {2, 6}, {{"axis", {2}}}, {},
                         {"attr 'axis'[0] = 2"});
-  ExpectSingleOpInvalid(OpKind::kSlice, {{2, 5}}, {2, 1}, {{"axis", {1}}, {"start", {3}}, {"end", {3}}},
-                        {}, {"'start' 3 is not below 'end' 3"});
-  ExpectSingleOpInvalid(OpKind::kSlice, {{2, 5}}, {2, 1}, {{"axis", {1}}, {"start", {3}}, {"end", {6}}},
-                        {}, {"slice end 6 exceeds dim 5"});
+  ExpectSingleOpInvalid(OpKind::kSlice, {{2, 5}}, {2, 1},
+                        {{"axis", {1}}, {"start", {3}}, {"end", {3}}}, {},
+                        {"'start' 3 is not below 'end' 3"});
+  ExpectSingleOpInvalid(OpKind::kSlice, {{2, 5}}, {2, 1},
+                        {{"axis", {1}}, {"start", {3}}, {"end", {6}}}, {},
+                        {"slice end 6 exceeds dim 5"});
   ExpectSingleOpInvalid(OpKind::kReduceMean, {{2, 5}}, {2}, {{"axes", {1, 0}}}, {},
                         {"not strictly ascending"});
   ExpectSingleOpInvalid(OpKind::kReduceMean, {{2, 5}}, {2}, {{"axes", {2}}}, {},
@@ -400,12 +411,15 @@ TEST(ValidateTest, RandomCorruptionsNeverCrash) {
       case 2:
         if (!node.attrs.empty()) {
           Attr& a = node.attrs[static_cast<size_t>(rng() % node.attrs.size())];
-          if (!a.values.empty()) a.values[rng() % a.values.size()] = small(rng);
-          else a.values.push_back(small(rng));
+          if (!a.values.empty())
+            a.values[rng() % a.values.size()] = small(rng);
+          else
+            a.values.push_back(small(rng));
         }
         break;
       case 3:
-        if (!node.attrs.empty()) node.attrs[static_cast<size_t>(rng() % node.attrs.size())].values.clear();
+        if (!node.attrs.empty())
+          node.attrs[static_cast<size_t>(rng() % node.attrs.size())].values.clear();
         break;
       case 4:
         if (!node.params.empty()) {
@@ -416,12 +430,15 @@ TEST(ValidateTest, RandomCorruptionsNeverCrash) {
         }
         break;
       case 5:
-        if (!node.params.empty()) node.params.erase(node.params.begin() + static_cast<long>(rng() % node.params.size()));
+        if (!node.params.empty())
+          node.params.erase(node.params.begin() + static_cast<long>(rng() % node.params.size()));
         break;
       case 6: {
         Value& v = g.values[rng() % g.values.size()];
-        if (!v.shape.empty()) v.shape[rng() % v.shape.size()] = small(rng);
-        else v.shape.push_back(small(rng));
+        if (!v.shape.empty())
+          v.shape[rng() % v.shape.size()] = small(rng);
+        else
+          v.shape.push_back(small(rng));
         break;
       }
       case 7:
@@ -431,7 +448,8 @@ TEST(ValidateTest, RandomCorruptionsNeverCrash) {
         if (!node.params.empty()) {
           Param& p = node.params[static_cast<size_t>(rng() % node.params.size())];
           if (p.tensor.size() > 0 && p.tensor.dtype() == DType::kInt32)
-            p.tensor.i32()[rng() % static_cast<size_t>(p.tensor.size())] = static_cast<int32_t>(rng());
+            p.tensor.i32()[rng() % static_cast<size_t>(p.tensor.size())] =
+                static_cast<int32_t>(rng());
           else if (p.tensor.size() > 0 && p.tensor.dtype() == DType::kInt8)
             p.tensor.i8()[rng() % static_cast<size_t>(p.tensor.size())] = -128;
         }

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -1321,7 +1320,6 @@ TEST(FloatEvalTest, RandomizedNodesNeverCrash) {
     std::vector<FTensor> outs;
     if (EvalNode(node.Build(inputs), inputs, &outs).ok()) {
       ++successes;
-      if (std::getenv("VEIL_FUZZ_VERBOSE")) std::printf("ok %s\n", spec.op);
       for (const FTensor& o : outs) {
         const size_t have = o.kind == Kind::kFloat ? o.f.size() : o.i.size();
         EXPECT_EQ(static_cast<int64_t>(have), o.size());

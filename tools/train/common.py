@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-MODELS_DIR = os.path.join(REPO_ROOT, "models")
+# VEIL_MODELS_DIR redirects the outputs (train_all.sh --quick uses it to spare models/).
+MODELS_DIR = os.environ.get("VEIL_MODELS_DIR", os.path.join(REPO_ROOT, "models"))
 FMNIST_DIR = os.environ.get("VEIL_FMNIST_DIR", "/usr/share/datasets/fashion-mnist")
 
 # Preprocessing shared with the C++ side: x = (pixel / 255 - MEAN) / STD.
@@ -180,7 +181,7 @@ def check_onnx(onnx_path):
     onnx.checker.check_model(m, full_check=True)
     hist = op_histogram(onnx_path)
     n_params = sum(int(np.prod(i.dims)) for i in m.graph.initializer)
-    log(f"{os.path.relpath(onnx_path, REPO_ROOT)}: {os.path.getsize(onnx_path)} bytes, "
+    log(f"{onnx_path}: {os.path.getsize(onnx_path)} bytes, "
         f"opset {m.opset_import[0].version}, {len(m.graph.node)} nodes, "
         f"{n_params} initializer values, checker OK")
     log("op histogram:", json.dumps(hist))
@@ -193,7 +194,7 @@ def ort_run(onnx_path, feeds):
     feeds: {name: numpy array (float32 or int64)}. Returns the first output as numpy,
     or None when Node/onnxruntime-node is unavailable."""
     node_modules = os.path.join(REPO_ROOT, "third_party", "node", "node_modules")
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ort_run.js")
+    script = os.path.join(REPO_ROOT, "tools", "ort", "ort_run.js")
     if not os.path.isdir(os.path.join(node_modules, "onnxruntime-node")):
         log("onnxruntime-node not installed; skipping runtime check")
         return None
@@ -256,7 +257,7 @@ def write_meta(name, meta):
     with open(path, "w") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")
-    log("wrote", os.path.relpath(path, REPO_ROOT))
+    log("wrote", path)
 
 
 def image_meta_common():

@@ -45,17 +45,15 @@ Status CheckParamShell(const char* name, const Tensor& t, DType dtype) {
 Status CheckAttr(const Node& node, const char* name, size_t count, bool required, int64_t lo,
                  int64_t hi) {
   const Attr* attr = node.FindAttr(name);
-  if (attr == nullptr)
-    return required ? Invalid("missing attr " + Quote(name)) : Status::Ok();
+  if (attr == nullptr) return required ? Invalid("missing attr " + Quote(name)) : Status::Ok();
   if (attr->values.size() != count)
     return Invalid("attr " + Quote(name) + " has " + std::to_string(attr->values.size()) +
                    " values, expected " + std::to_string(count));
   for (size_t i = 0; i < count; ++i) {
     const int64_t v = attr->values[i];
     if (v < lo || v > hi)
-      return Invalid("attr " + Quote(name) + "[" + std::to_string(i) + "] = " +
-                     std::to_string(v) + " is outside [" + std::to_string(lo) + ", " +
-                     std::to_string(hi) + "]");
+      return Invalid("attr " + Quote(name) + "[" + std::to_string(i) + "] = " + std::to_string(v) +
+                     " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   }
   return Status::Ok();
 }
@@ -80,13 +78,9 @@ Status CheckActRange(const Node& node) {
   return Status::Ok();
 }
 
-int32_t ActMin(const Node& node) {
-  return static_cast<int32_t>(node.AttrInt("act_min", kActMin));
-}
+int32_t ActMin(const Node& node) { return static_cast<int32_t>(node.AttrInt("act_min", kActMin)); }
 
-int32_t ActMax(const Node& node) {
-  return static_cast<int32_t>(node.AttrInt("act_max", kActMax));
-}
+int32_t ActMax(const Node& node) { return static_cast<int32_t>(node.AttrInt("act_max", kActMax)); }
 
 Status GetParam(const Node& node, const char* name, DType dtype, const Shape& shape,
                 const Tensor** out) {
@@ -154,8 +148,7 @@ Status CheckAccumulatorBound(int64_t k, const Tensor* bias) {
   if (k < 0 || k > kInt32Limit / kMaxProduct || k * kMaxProduct + max_bias >= kInt32Limit)
     return Invalid("accumulator may overflow int32: K = " + std::to_string(k) +
                    ", K * 127^2 + max|bias| = " +
-                   std::to_string(std::min(k, kInt32Limit) * kMaxProduct + max_bias) +
-                   " >= 2^31");
+                   std::to_string(std::min(k, kInt32Limit) * kMaxProduct + max_bias) + " >= 2^31");
   return Status::Ok();
 }
 
@@ -164,15 +157,14 @@ Status CheckExpTable(const Node& node, const char* name) {
   VEIL_RETURN_IF_ERROR(GetParam(node, name, DType::kInt32, {256}, &t));
   const auto v = t->i32();
   if (v[0] != 65536)
-    return Invalid("param " + Quote(name) + "[0] is " + std::to_string(v[0]) +
-                   ", expected 65536");
+    return Invalid("param " + Quote(name) + "[0] is " + std::to_string(v[0]) + ", expected 65536");
   for (size_t d = 1; d < v.size(); ++d) {
     if (v[d] < 0 || v[d] > 65536)
       return Invalid("param " + Quote(name) + "[" + std::to_string(d) + "] is " +
                      std::to_string(v[d]) + ", outside [0, 65536]");
     if (v[d] > v[d - 1])
-      return Invalid("param " + Quote(name) + " increases at index " + std::to_string(d) +
-                     " (" + std::to_string(v[d - 1]) + " -> " + std::to_string(v[d]) + ")");
+      return Invalid("param " + Quote(name) + " increases at index " + std::to_string(d) + " (" +
+                     std::to_string(v[d - 1]) + " -> " + std::to_string(v[d]) + ")");
   }
   return Status::Ok();
 }
@@ -205,8 +197,8 @@ int64_t Product(const Shape& shape, size_t begin, size_t end) {
   return n;
 }
 
-int64_t WindowOutDim(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin,
-                     int64_t pad_end, int64_t dilation) {
+int64_t WindowOutDim(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin, int64_t pad_end,
+                     int64_t dilation) {
   const int64_t span = in + pad_begin + pad_end - dilation * (kernel - 1) - 1;
   return span < 0 ? 0 : span / stride + 1;
 }

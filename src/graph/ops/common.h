@@ -86,14 +86,15 @@ int64_t Product(const Shape& shape, size_t begin, size_t end);
 // Output length of a sliding window along one axis (docs/arithmetic.md, Conv2d):
 // floor((in + pad_begin + pad_end - dilation * (kernel - 1) - 1) / stride) + 1, or 0
 // when not even one window fits. Arguments are at most kMaxGeometry (in: kMaxIndex).
-int64_t WindowOutDim(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin,
-                     int64_t pad_end, int64_t dilation);
+int64_t WindowOutDim(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin, int64_t pad_end,
+                     int64_t dilation);
 
 // ---- Scratch memory ----
 
-// Per-call scratch buffers are bounded by this (larger inputs are processed in blocks of
-// rows), which keeps them in L2 and out of mmap territory.
-inline constexpr int64_t kScratchBytes = int64_t{256} << 10;
+// Each per-call scratch buffer is bounded by about this (larger inputs are processed in
+// blocks of rows): small enough for L2 and below malloc's mmap threshold (128 KiB), so
+// repeated runs do not pay page faults.
+inline constexpr int64_t kScratchBytes = int64_t{96} << 10;
 
 // A buffer the caller overwrites entirely before reading it: not zero-filled.
 template <typename T>

@@ -111,7 +111,8 @@ Status CheckTranspose(const Node& node, std::span<const Shape> in) {
     return Invalid("attr 'perm' has " + std::to_string(perm.size()) + " axes, input has rank " +
                    std::to_string(rank));
   for (int64_t p : perm) {
-    if (seen[static_cast<size_t>(p)]) return Invalid("attr 'perm' repeats axis " + std::to_string(p));
+    if (seen[static_cast<size_t>(p)])
+      return Invalid("attr 'perm' repeats axis " + std::to_string(p));
     seen[static_cast<size_t>(p)] = true;
   }
   return Status::Ok();

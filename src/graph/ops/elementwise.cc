@@ -32,27 +32,31 @@ Status PrepareRequantize(const Node& node, KernelPath, PreparedNode* prepared) {
   return Status::Ok();
 }
 
+// Rows [r0, r1) of `channels` elements. The hot loops of this file take everything by
+// value: int8 stores may alias any memory, so values read through references or
+// captures would be reloaded after every store.
+void RequantizeRowsOf(const int8_t* x, int64_t r0, int64_t r1, int64_t channels,
+                      const int32_t* mult, const int32_t* shift, int32_t lo, int32_t hi,
+                      int8_t* y) {
+  if (channels == 1) {
+    const int32_t m = mult[0], s = shift[0];
+    for (int64_t i = r0; i < r1; ++i) y[i] = static_cast<int8_t>(Requantize(x[i], m, s, lo, hi));
+    return;
+  }
+  for (int64_t r = r0; r < r1; ++r)
+    for (int64_t c = 0; c < channels; ++c)
+      y[r * channels + c] =
+          static_cast<int8_t>(Requantize(x[r * channels + c], mult[c], shift[c], lo, hi));
+}
+
 Status RunRequantize(const OpContext& ctx, const Node& node, const PreparedNode& prepared,
                      std::span<const Tensor* const> in, Tensor* out) {
   const int64_t channels = static_cast<int64_t>(prepared.multiplier.size());
-  const int64_t rows = in[0]->size() / channels;
-  const int32_t* mult = prepared.multiplier.data();
-  const int32_t* shift = prepared.shift.data();
-  const int32_t lo = ActMin(node), hi = ActMax(node);
   const int8_t* x = in[0]->i8().data();
   int8_t* y = out->i8().data();
-  if (channels == 1) {
-    ParallelRows(ctx.pool, in[0]->size(), 1, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i)
-        y[i] = static_cast<int8_t>(Requantize(x[i], mult[0], shift[0], lo, hi));
-    });
-    return Status::Ok();
-  }
-  ParallelRows(ctx.pool, rows, channels, [&](int64_t r0, int64_t r1) {
-    for (int64_t i = r0 * channels; i < r1 * channels; ++i) {
-      const int64_t c = i % channels;
-      y[i] = static_cast<int8_t>(Requantize(x[i], mult[c], shift[c], lo, hi));
-    }
+  ParallelRows(ctx.pool, in[0]->size() / channels, channels, [&](int64_t r0, int64_t r1) {
+    RequantizeRowsOf(x, r0, r1, channels, prepared.multiplier.data(), prepared.shift.data(),
+                     ActMin(node), ActMax(node), y);
   });
   return Status::Ok();
 }
@@ -98,7 +102,19 @@ Status CheckMul(const Node& node, std::span<const Shape> in) {
   return CheckActRange(node);
 }
 
-// Applies y[i] = f(a[i], b[i mod |b|]) sample by sample, in rows of |b| elements.
+// Rows [r0, r1) of |b| = row elements: y = f(a, b), where row r of a pairs with b's
+// row r / rows_per_sample (input b, one row per sample) or with the only row (constant).
+template <typename F>
+void BroadcastRows(F f, const int8_t* a, const int8_t* b, bool b_per_sample, int64_t r0, int64_t r1,
+                   int64_t row, int64_t rows_per_sample, int8_t* y) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const int8_t* br = b + (b_per_sample ? (r / rows_per_sample) * row : 0);
+    for (int64_t i = 0; i < row; ++i)
+      y[r * row + i] = static_cast<int8_t>(f(a[r * row + i], br[i]));
+  }
+}
+
+// Applies y[i] = f(a[i], b[i mod |b|]) sample by sample.
 template <typename F>
 void RunBroadcast(const OpContext& ctx, const Node& node, std::span<const Tensor* const> in,
                   Tensor* out, F f) {
@@ -108,15 +124,9 @@ void RunBroadcast(const OpContext& ctx, const Node& node, std::span<const Tensor
   const int64_t batch = a.dim(0);
   const int64_t row = has_input_b ? b.size() / batch : b.size();  // |b| per sample
   const int64_t rows_per_sample = a.size() / batch / row;
-  const int8_t* pa = a.i8().data();
-  const int8_t* pb = b.i8().data();
-  int8_t* y = out->i8().data();
   ParallelRows(ctx.pool, batch * rows_per_sample, row, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int8_t* br = pb + (has_input_b ? (r / rows_per_sample) * row : 0);
-      for (int64_t i = 0; i < row; ++i)
-        y[r * row + i] = static_cast<int8_t>(f(pa[r * row + i], br[i]));
-    }
+    BroadcastRows(f, a.i8().data(), b.i8().data(), has_input_b, r0, r1, row, rows_per_sample,
+                  out->i8().data());
   });
 }
 
@@ -138,9 +148,8 @@ Status RunMul(const OpContext& ctx, const Node& node, const PreparedNode&,
   const int32_t m = ScalarParam(node, "multiplier");
   const int32_t shift = ScalarParam(node, "shift");
   const int32_t lo = ActMin(node), hi = ActMax(node);
-  RunBroadcast(ctx, node, in, out, [=](int32_t a, int32_t b) {
-    return Requantize(a * b, m, shift, lo, hi);
-  });
+  RunBroadcast(ctx, node, in, out,
+               [=](int32_t a, int32_t b) { return Requantize(a * b, m, shift, lo, hi); });
   return Status::Ok();
 }
 
@@ -152,13 +161,15 @@ Status CheckLookup(const Node& node, std::span<const Shape>) {
   return CheckInt8Range(*table, "table");
 }
 
+void LookupSpan(const int8_t* table, const int8_t* x, int64_t i0, int64_t i1, int8_t* y) {
+  for (int64_t i = i0; i < i1; ++i) y[i] = table[x[i] + 128];
+}
+
 Status RunLookup(const OpContext& ctx, const Node& node, const PreparedNode&,
                  std::span<const Tensor* const> in, Tensor* out) {
   const int8_t* table = node.FindParam("table")->i8().data();
-  const int8_t* x = in[0]->i8().data();
-  int8_t* y = out->i8().data();
   ParallelRows(ctx.pool, in[0]->size(), 1, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) y[i] = table[x[i] + 128];
+    LookupSpan(table, in[0]->i8().data(), i0, i1, out->i8().data());
   });
   return Status::Ok();
 }

@@ -21,8 +21,7 @@ namespace {
 Status CheckLinear(const Node& node, std::span<const Shape> in) {
   const Shape& x = in[0];
   if (x.empty() || x.back() < 1)
-    return Invalid("input x has shape " + ShapeToString(x) +
-                   ", expected [..., K] with a static K");
+    return Invalid("input x has shape " + ShapeToString(x) + ", expected [..., K] with a static K");
   const Tensor* weight = nullptr;
   const Tensor* bias = nullptr;
   VEIL_RETURN_IF_ERROR(GetParamRank(node, "weight", DType::kInt8, 2, &weight));
@@ -69,9 +68,8 @@ Status RunLinear(const OpContext& ctx, const Node& node, const PreparedNode& pre
   for (int64_t r0 = 0; r0 < rows; r0 += block) {
     const int64_t m = std::min(block, rows - r0);
     GemmS8(weight, m, x + r0 * k, k, bias, acc.get(), n, ctx.pool);
-    RequantizeRows(ctx.path, m, n, acc.get(), n, prepared.multiplier.data(),
-                   prepared.shift.data(), prepared.per_channel(), ActMin(node), ActMax(node),
-                   y + r0 * n, n, ctx.pool);
+    RequantizeRows(ctx.path, m, n, acc.get(), n, prepared.multiplier.data(), prepared.shift.data(),
+                   prepared.per_channel(), ActMin(node), ActMax(node), y + r0 * n, n, ctx.pool);
   }
   return Status::Ok();
 }
@@ -80,11 +78,11 @@ Status RunLinear(const OpContext& ctx, const Node& node, const PreparedNode& pre
 
 // Geometry of a validated Conv2d node; attributes fall back to ONNX's defaults.
 struct ConvGeometry {
-  int64_t c, h, w;          // input
+  int64_t c, h, w;            // input
   int64_t o, cg, og, kh, kw;  // weight [O, C/g, KH, KW], og = O/g
   int64_t group;
   int64_t sh, sw, pt, pl, pb, pr, dh, dw;
-  int64_t oh, ow;           // output
+  int64_t oh, ow;  // output
 
   int64_t k() const { return cg * kh * kw; }
 };
@@ -122,8 +120,8 @@ Status CheckConv2d(const Node& node, std::span<const Shape> in) {
   const int64_t o = weight->dim(0);
   if (x[0] % group != 0 || o % group != 0 || weight->dim(1) != x[0] / group)
     return Invalid("param 'weight' has shape " + ShapeToString(weight->shape()) +
-                   ", inconsistent with input channels " + std::to_string(x[0]) +
-                   " and group " + std::to_string(group) +
+                   ", inconsistent with input channels " + std::to_string(x[0]) + " and group " +
+                   std::to_string(group) +
                    " (expected [O, C/group, KH, KW] with C and O divisible by group)");
   if (weight->dim(2) > kMaxGeometry || weight->dim(3) > kMaxGeometry)
     return Invalid("param 'weight' has an oversized kernel " + ShapeToString(weight->shape()));
@@ -158,13 +156,16 @@ Status PrepareConv2d(const Node& node, KernelPath path, PreparedNode* prepared) 
 // Rows [r0, r1) of the im2col matrix of one group, over all samples: row r is output
 // pixel (i, j) = r mod OH·OW of sample r / OH·OW; column (c, u, v) holds
 // x̃[c0 + c, i·sh − pt + u·dh, j·sw − pl + v·dw], zero outside the image.
-void Im2col(const ConvGeometry& g, const int8_t* x, int64_t c0, int64_t r0, int64_t r1,
-            int8_t* col) {
+// kKw: the kernel width, or 0 for any (read from g); kUnitDw: dilation along W is 1.
+template <int kKw, bool kUnitDw>
+void Im2colImpl(const ConvGeometry& g, const int8_t* x, int64_t c0, int64_t r0, int64_t r1,
+                int8_t* col) {
   // Locals, not g's fields: the int8 stores below may alias anything, so the compiler
   // would reload every field after each store.
-  const int64_t h = g.h, w = g.w, kh = g.kh, kw = g.kw, sh = g.sh, sw = g.sw, dh = g.dh,
-                dw = g.dw, pt = g.pt, pl = g.pl, oh = g.oh, ow = g.ow, cg = g.cg;
-  const int64_t k = g.k(), pixels = oh * ow, plane = h * w;
+  const int64_t h = g.h, w = g.w, kh = g.kh, kw = kKw > 0 ? kKw : g.kw, sh = g.sh, sw = g.sw,
+                dh = g.dh, dw = kUnitDw ? 1 : g.dw, pt = g.pt, pl = g.pl, oh = g.oh, ow = g.ow,
+                cg = g.cg;
+  const int64_t k = cg * kh * kw, pixels = oh * ow, plane = h * w;
   int64_t b = r0 / pixels, i = (r0 % pixels) / ow, j = r0 % ow;  // advanced per row
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t h0 = i * sh - pt, w0 = j * sw - pl;
@@ -179,13 +180,13 @@ void Im2col(const ConvGeometry& g, const int8_t* x, int64_t c0, int64_t r0, int6
           for (int64_t v = 0; v < kw; ++v) dst[v] = 0;
           continue;
         }
-        const int8_t* src = sample + c * plane + ih * w;
+        const int8_t* src = sample + c * plane + ih * w + w0;
         if (row_inside) {
-          for (int64_t v = 0; v < kw; ++v) dst[v] = src[w0 + v * dw];
+          for (int64_t v = 0; v < kw; ++v) dst[v] = src[v * dw];
         } else {
           for (int64_t v = 0; v < kw; ++v) {
             const int64_t iw = w0 + v * dw;
-            dst[v] = (iw >= 0 && iw < w) ? src[iw] : int8_t{0};
+            dst[v] = (iw >= 0 && iw < w) ? src[v * dw] : int8_t{0};
           }
         }
       }
@@ -195,6 +196,27 @@ void Im2col(const ConvGeometry& g, const int8_t* x, int64_t c0, int64_t r0, int6
       if (++i == oh) i = 0, ++b;
     }
   }
+}
+
+void Im2col(const ConvGeometry& g, const int8_t* x, int64_t c0, int64_t r0, int64_t r1,
+            int8_t* col) {
+  if (g.dw == 1) {
+    switch (g.kw) {  // common widths get unrolled copies
+      case 1:
+        return Im2colImpl<1, true>(g, x, c0, r0, r1, col);
+      case 2:
+        return Im2colImpl<2, true>(g, x, c0, r0, r1, col);
+      case 3:
+        return Im2colImpl<3, true>(g, x, c0, r0, r1, col);
+      case 5:
+        return Im2colImpl<5, true>(g, x, c0, r0, r1, col);
+      case 7:
+        return Im2colImpl<7, true>(g, x, c0, r0, r1, col);
+      default:
+        return Im2colImpl<0, true>(g, x, c0, r0, r1, col);
+    }
+  }
+  return Im2colImpl<0, false>(g, x, c0, r0, r1, col);
 }
 
 // Writes the requantized GEMM rows tmp [m, og] (rows r0.. of one group) to their
@@ -222,13 +244,14 @@ void ScatterChannelMajor(const ConvGeometry& g, const int8_t* tmp, int64_t r0, i
 // N = 1 would waste the kernels, so each (sample, channel) plane is computed directly
 // with the same integer operations (the accumulator sum is exact, so order is free).
 void RunDepthwise(const OpContext& ctx, const Node& node, const PreparedNode& prepared,
-                  const ConvGeometry& g, const Tensor& x, Tensor* out) {
+                  const ConvGeometry& geometry, const Tensor& x, Tensor* out) {
   const int8_t* weight = node.FindParam("weight")->i8().data();
   const int32_t* bias = node.FindParam("bias")->i32().data();
   const bool per_channel = prepared.per_channel();
   const int32_t lo = ActMin(node), hi = ActMax(node);
-  const int64_t taps = g.kh * g.kw, pixels = g.oh * g.ow;
-  ParallelRows(ctx.pool, x.dim(0) * g.c, pixels * taps, [&](int64_t q0, int64_t q1) {
+  const int64_t taps = geometry.kh * geometry.kw, pixels = geometry.oh * geometry.ow;
+  ParallelRows(ctx.pool, x.dim(0) * geometry.c, pixels * taps, [&](int64_t q0, int64_t q1) {
+    const ConvGeometry g = geometry;  // a local: int8 stores could alias a reference
     for (int64_t q = q0; q < q1; ++q) {
       const int64_t c = q % g.c;
       const int8_t* plane = x.i8().data() + q * g.h * g.w;
@@ -281,11 +304,10 @@ Status RunConv2d(const OpContext& ctx, const Node& node, const PreparedNode& pre
       ParallelRows(ctx.pool, m, k, [&](int64_t a, int64_t b) {
         Im2col(g, x.i8().data(), gi * g.cg, r0 + a, r0 + b, col.get() + a * k);
       });
-      GemmS8(*prepared.packed[static_cast<size_t>(gi)], m, col.get(), k, bias + n0, acc.get(),
-             g.og, ctx.pool);
+      GemmS8(*prepared.packed[static_cast<size_t>(gi)], m, col.get(), k, bias + n0, acc.get(), g.og,
+             ctx.pool);
       RequantizeRows(ctx.path, m, g.og, acc.get(), g.og, prepared.multiplier.data() + q0,
-                     prepared.shift.data() + q0, per_channel, lo, hi, tmp.get(), g.og,
-                     ctx.pool);
+                     prepared.shift.data() + q0, per_channel, lo, hi, tmp.get(), g.og, ctx.pool);
       ScatterChannelMajor(g, tmp.get(), r0, m, n0, out->i8().data());
     }
   }

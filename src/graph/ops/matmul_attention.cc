@@ -52,8 +52,8 @@ Status InferMatMul(const Node& node, std::span<const Shape> in, Shape* out) {
   const bool transpose_b = node.AttrInt("transpose_b", 0) == 1;
   if (a.size() < 2 || b.size() != a.size())
     return Invalid("inputs have shapes " + ShapeToString(a) + " and " + ShapeToString(b) +
-                   ", expected [..., M, K] and " +
-                   (transpose_b ? "[..., N, K]" : "[..., K, N]") + " of equal rank >= 2");
+                   ", expected [..., M, K] and " + (transpose_b ? "[..., N, K]" : "[..., K, N]") +
+                   " of equal rank >= 2");
   const size_t r = a.size();
   for (size_t i = 0; i + 2 < r; ++i)
     if (a[i] != b[i])
@@ -132,8 +132,8 @@ Status InferAttention(const Node& node, std::span<const Shape> in, Shape* out) {
   const int64_t tq = q[0], tk = k[0];
   if (tk > 0) VEIL_RETURN_IF_ERROR(CheckAccumulatorBound(tk, nullptr).WithContext("p·v"));
   if (node.AttrInt("causal", 0) == 1 && tq > 0 && tk > 0 && tq > tk)
-    return Invalid("causal attention with more queries (" + std::to_string(tq) +
-                   ") than keys (" + std::to_string(tk) + ")");
+    return Invalid("causal attention with more queries (" + std::to_string(tq) + ") than keys (" +
+                   std::to_string(tk) + ")");
   *out = q;
   return Status::Ok();
 }
@@ -153,32 +153,38 @@ Status RunAttention(const OpContext& ctx, const Node& node, const PreparedNode&,
   const int32_t shift = ScalarParam(node, "shift");
   const int32_t* exp_table = node.FindParam("exp_table")->i32().data();
   const int32_t lo = ActMin(node), hi = ActMax(node);
+  // Queries are processed in blocks so the [block, Tk] score buffers stay bounded.
+  const int64_t block = std::min(tq, std::max<int64_t>(16, kScratchBytes / (4 * tk)));
   ForEachProduct(ctx.pool, batch * heads, 2 * tq * tk * d, [&](int64_t t, ThreadPool* pool) {
     const int64_t b = t / heads, h = t % heads;
     const int64_t col = h * d;  // the head's first column in q, k, v and y
     const int8_t* qb = q.i8().data() + b * tq * width + col;
     const int8_t* kb = k.i8().data() + b * tk * width + col;
     const int8_t* vb = v.i8().data() + b * tk * width + col;
-    // z = Requantize(q_h · k_hᵀ, score_multiplier, score_shift, -127, 127)   [Tq, Tk]
-    const auto acc = Scratch<int32_t>(tq * std::max(tk, d));
-    const auto z = Scratch<int8_t>(tq * tk);
+    int8_t* yb = out->i8().data() + b * tq * width + col;
     const auto packed_k = PackWeights(ctx.path, tk, d, kb, width);
-    GemmS8(*packed_k, tq, qb, width, nullptr, acc.get(), tk, pool);
-    RequantizeRows(ctx.path, tq, tk, acc.get(), tk, &score_multiplier, &score_shift, false,
-                   kActMin, kActMax, z.get(), tk, pool);
-    // p = softmax over the allowed keys j <= i + Tk - Tq (all keys when not causal).
-    const auto p = Scratch<int8_t>(tq * tk);
-    for (int64_t i = 0; i < tq; ++i) {
-      const int64_t allowed = causal ? i + tk - tq + 1 : tk;  // >= 1 since Tq <= Tk
-      SoftmaxRow(z.get() + i * tk, allowed, tk, exp_table, p.get() + i * tk);
-    }
-    // y_h = Requantize(p · v_h, multiplier, shift, act_min, act_max), v_h packed as [D, Tk].
-    const auto v_t = Scratch<int8_t>(d * tk);
+    const auto v_t = Scratch<int8_t>(d * tk);  // v_h as [D, Tk]: the "weights" of p · v_h
     TransposeInto(vb, tk, d, width, v_t.get());
     const auto packed_v = PackWeights(ctx.path, d, tk, v_t.get(), tk);
-    GemmS8(*packed_v, tq, p.get(), tk, nullptr, acc.get(), d, pool);
-    RequantizeRows(ctx.path, tq, d, acc.get(), d, &multiplier, &shift, false, lo, hi,
-                   out->i8().data() + b * tq * width + col, width, pool);
+    const auto acc = Scratch<int32_t>(block * std::max(tk, d));
+    const auto z = Scratch<int8_t>(block * tk);
+    const auto p = Scratch<int8_t>(block * tk);
+    for (int64_t i0 = 0; i0 < tq; i0 += block) {
+      const int64_t m = std::min(block, tq - i0);
+      // z = Requantize(q_h · k_hᵀ, score_multiplier, score_shift, -127, 127)
+      GemmS8(*packed_k, m, qb + i0 * width, width, nullptr, acc.get(), tk, pool);
+      RequantizeRows(ctx.path, m, tk, acc.get(), tk, &score_multiplier, &score_shift, false,
+                     kActMin, kActMax, z.get(), tk, pool);
+      // p = softmax over the allowed keys j <= i + Tk - Tq (all keys when not causal).
+      for (int64_t r = 0; r < m; ++r) {
+        const int64_t allowed = causal ? i0 + r + tk - tq + 1 : tk;  // >= 1 as Tq <= Tk
+        SoftmaxRow(z.get() + r * tk, allowed, tk, exp_table, p.get() + r * tk);
+      }
+      // y_h = Requantize(p · v_h, multiplier, shift, act_min, act_max)
+      GemmS8(*packed_v, m, p.get(), tk, nullptr, acc.get(), d, pool);
+      RequantizeRows(ctx.path, m, d, acc.get(), d, &multiplier, &shift, false, lo, hi,
+                     yb + i0 * width, width, pool);
+    }
   });
   return Status::Ok();
 }

@@ -21,8 +21,7 @@ constexpr int64_t kMaxEps = int64_t{1} << 40;
 Status CheckNorm(const Node& node, std::span<const Shape> in, bool layer_norm) {
   const Shape& x = in[0];
   if (x.empty() || x.back() < 1)
-    return Invalid("input x has shape " + ShapeToString(x) +
-                   ", expected [..., C] with a static C");
+    return Invalid("input x has shape " + ShapeToString(x) + ", expected [..., C] with a static C");
   const int64_t c = x.back();
   if (c > kMaxNormWidth)
     return Invalid("normalised width C = " + std::to_string(c) + " exceeds 8192");
@@ -64,41 +63,42 @@ Status InferNorm(const Node&, std::span<const Shape> in, Shape* out) {
   return Status::Ok();
 }
 
-// Normalises each row of C elements. For LayerNorm the centred values are
-// d[c] = C·x[c] − Σx; for RmsNorm d[c] = x[c] and V uses x directly.
+// Normalises rows [r0, r1) of C elements. For LayerNorm the centred values are
+// d[c] = C·x[c] − Σx; for RmsNorm d[c] = x[c]. Parameters are taken by value: int8
+// stores may alias any memory, so references would be reloaded after every store.
+template <bool kLayerNorm>
+void NormRows(const int8_t* x, int64_t r0, int64_t r1, int64_t c, const int32_t* gamma,
+              const int64_t* beta, int64_t eps, int shift, int32_t lo, int32_t hi, int8_t* y) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const int8_t* xr = x + r * c;
+    int64_t sum = 0;
+    if constexpr (kLayerNorm)
+      for (int64_t i = 0; i < c; ++i) sum += xr[i];
+    const int64_t scale = kLayerNorm ? c : 1;
+    int64_t v = 0;
+    for (int64_t i = 0; i < c; ++i) {
+      const int64_t d = scale * xr[i] - sum;
+      v += d * d;
+    }
+    const int64_t root = ISqrt(RoundDiv(v, c) + eps);
+    for (int64_t i = 0; i < c; ++i) {
+      const int64_t d = scale * xr[i] - sum;
+      const int64_t n = root == 0 ? 0 : RoundDiv(d * (int64_t{1} << kFractionBits), root);
+      const int64_t b = beta ? beta[i] : 0;  // RmsNorm: beta absent or all zero
+      y[r * c + i] = static_cast<int8_t>(Clamp(RoundShift(n * gamma[i] + b, shift), lo, hi));
+    }
+  }
+}
+
 template <bool kLayerNorm>
 Status RunNorm(const OpContext& ctx, const Node& node, const PreparedNode&,
                std::span<const Tensor* const> in, Tensor* out) {
   const int64_t c = in[0]->shape().back();
-  const int64_t rows = in[0]->size() / c;
-  const int32_t* gamma = node.FindParam("gamma")->i32().data();
-  const Tensor* beta_param = node.FindParam("beta");
-  const int64_t* beta = beta_param ? beta_param->i64().data() : nullptr;  // RmsNorm: all 0
-  const int64_t eps = node.FindParam("eps")->i64()[0];
-  const int shift = ScalarParam(node, "shift");
-  const int32_t lo = ActMin(node), hi = ActMax(node);
-  const int8_t* x = in[0]->i8().data();
-  int8_t* y = out->i8().data();
-  ParallelRows(ctx.pool, rows, c, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int8_t* xr = x + r * c;
-      int64_t sum = 0;
-      if constexpr (kLayerNorm)
-        for (int64_t i = 0; i < c; ++i) sum += xr[i];
-      const int64_t scale = kLayerNorm ? c : 1;
-      int64_t v = 0;
-      for (int64_t i = 0; i < c; ++i) {
-        const int64_t d = scale * xr[i] - sum;
-        v += d * d;
-      }
-      const int64_t root = ISqrt(RoundDiv(v, c) + eps);
-      for (int64_t i = 0; i < c; ++i) {
-        const int64_t d = scale * xr[i] - sum;
-        const int64_t n = root == 0 ? 0 : RoundDiv(d * (int64_t{1} << kFractionBits), root);
-        const int64_t b = beta ? beta[i] : 0;
-        y[r * c + i] = static_cast<int8_t>(Clamp(RoundShift(n * gamma[i] + b, shift), lo, hi));
-      }
-    }
+  const Tensor* beta = node.FindParam("beta");
+  ParallelRows(ctx.pool, in[0]->size() / c, c, [&](int64_t r0, int64_t r1) {
+    NormRows<kLayerNorm>(in[0]->i8().data(), r0, r1, c, node.FindParam("gamma")->i32().data(),
+                         beta ? beta->i64().data() : nullptr, node.FindParam("eps")->i64()[0],
+                         ScalarParam(node, "shift"), ActMin(node), ActMax(node), out->i8().data());
   });
   return Status::Ok();
 }

@@ -50,8 +50,8 @@ struct PreparedNode {
 
 struct OpDef {
   int min_inputs = 1;
-  int max_inputs = 1;  // kUnbounded: any number >= min_inputs
-  DType input_dtype = DType::kInt8;  // every input has this dtype; the output is int8
+  int max_inputs = 1;                    // kUnbounded: any number >= min_inputs
+  DType input_dtype = DType::kInt8;      // every input has this dtype; the output is int8
   std::vector<std::string_view> attrs;   // accepted attribute names (others are rejected)
   std::vector<std::string_view> params;  // accepted parameter names (others are rejected)
   Status (*check)(const Node& node, std::span<const Shape> inputs) = nullptr;
@@ -67,21 +67,21 @@ inline constexpr int kUnbounded = -1;
 const OpDef* FindOpDef(OpKind kind);
 
 // Per-family definitions, assembled by FindOpDef (registry.cc).
-const OpDef& LinearDef();      // linear_conv.cc
+const OpDef& LinearDef();  // linear_conv.cc
 const OpDef& Conv2dDef();
-const OpDef& MatMulDef();      // matmul_attention.cc
+const OpDef& MatMulDef();  // matmul_attention.cc
 const OpDef& AttentionDef();
 const OpDef& RequantizeDef();  // elementwise.cc
 const OpDef& AddDef();
 const OpDef& MulDef();
 const OpDef& LookupDef();
-const OpDef& SoftmaxDef();     // softmax.cc
-const OpDef& LayerNormDef();   // norm.cc
+const OpDef& SoftmaxDef();    // softmax.cc
+const OpDef& LayerNormDef();  // norm.cc
 const OpDef& RmsNormDef();
-const OpDef& MaxPool2dDef();   // pool.cc
+const OpDef& MaxPool2dDef();  // pool.cc
 const OpDef& AvgPool2dDef();
 const OpDef& ReduceMeanDef();
-const OpDef& EmbeddingDef();   // data_movement.cc
+const OpDef& EmbeddingDef();  // data_movement.cc
 const OpDef& ReshapeDef();
 const OpDef& TransposeDef();
 const OpDef& ConcatDef();

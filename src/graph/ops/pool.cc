@@ -5,6 +5,7 @@
 // window holds at least one in-bounds element.
 #include <algorithm>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "ops/common.h"
@@ -56,8 +57,8 @@ Status CheckPool(const Node& node, std::span<const Shape> in) {
     return Invalid("the window does not fit in the padded input " + ShapeToString(x));
   if (!AllWindowsMeetInput(g.h, g.kh, g.sh, g.pt, g.oh) ||
       !AllWindowsMeetInput(g.w, g.kw, g.sw, g.pl, g.ow))
-    return Invalid("some pooling window lies entirely in the padding (input " +
-                   ShapeToString(x) + ")");
+    return Invalid("some pooling window lies entirely in the padding (input " + ShapeToString(x) +
+                   ")");
   return Status::Ok();
 }
 
@@ -67,54 +68,126 @@ Status InferPool(const Node& node, std::span<const Shape> in, Shape* out) {
   return Status::Ok();
 }
 
-// Calls reduce(plane, h0, h1, w0, w1) for the clipped window of every output element of
-// every (sample, channel) plane and stores its result.
-template <typename Reduce>
-void ForEachWindow(const OpContext& ctx, const PoolGeometry& g, const Tensor& x, Tensor* out,
-                   Reduce reduce) {
-  const int64_t planes = x.dim(0) * g.c;
-  ParallelRows(ctx.pool, planes, g.h * g.w, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int8_t* plane = x.i8().data() + p * g.h * g.w;
-      int8_t* y = out->i8().data() + p * g.oh * g.ow;
-      for (int64_t i = 0; i < g.oh; ++i) {
-        const int64_t h0 = std::max<int64_t>(0, i * g.sh - g.pt);
-        const int64_t h1 = std::min(g.h, i * g.sh - g.pt + g.kh);
-        for (int64_t j = 0; j < g.ow; ++j) {
-          const int64_t w0 = std::max<int64_t>(0, j * g.sw - g.pl);
-          const int64_t w1 = std::min(g.w, j * g.sw - g.pl + g.kw);
-          y[i * g.ow + j] = static_cast<int8_t>(reduce(plane, h0, h1, w0, w1));
+// One axis of the pooling windows: output index o covers input [begin[o], end[o]),
+// clipped to the input (never empty, by validation).
+struct WindowBounds {
+  std::vector<int64_t> begin, end;
+};
+
+WindowBounds AxisWindows(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t pad) {
+  WindowBounds b;
+  for (int64_t o = 0; o < out; ++o) {
+    b.begin.push_back(std::max<int64_t>(0, o * stride - pad));
+    b.end.push_back(std::min(in, o * stride - pad + kernel));
+  }
+  return b;
+}
+
+// The window geometry PoolPlanes needs, as plain values.
+struct PlaneGeometry {
+  int64_t h, w, oh, ow;
+  int64_t kw, sw, pl;
+  int64_t j0, j1;  // output columns whose windows lie wholly inside the row
+  const int64_t* row_begin;
+  const int64_t* row_end;
+  const int64_t* col_begin;
+  const int64_t* col_end;
+  int64_t window;  // AvgPool divisor when count_include_pad, else 0
+};
+
+// Pools planes [p0, p1) of H×W into OH×OW through the scratch t [H, OW] (row pass) and
+// acc [OW] (column pass); the inner loops run along contiguous rows so they vectorise.
+// |row pass sums| <= KW·127 < 2^28 fit int32; column sums (Acc) use int64.
+template <bool kMax, typename Acc = std::conditional_t<kMax, int32_t, int64_t>>
+void PoolPlanes(const int8_t* x, int64_t p0, int64_t p1, const PlaneGeometry& geometry, int32_t* t,
+                Acc* acc, int8_t* y) {
+  // A local copy: int8 stores may alias any memory, so fields read through a reference
+  // would be reloaded after every store.
+  const PlaneGeometry g = geometry;
+  const auto combine = [](auto a, auto b) { return kMax ? std::max(a, b) : a + b; };
+  for (int64_t p = p0; p < p1; ++p) {
+    const int8_t* plane = x + p * g.h * g.w;
+    for (int64_t r = 0; r < g.h; ++r) {  // row pass: reduce each window's columns
+      const int8_t* in = plane + r * g.w;
+      int32_t* tr = t + r * g.ow;
+      for (int64_t j = g.j0; j < g.j1; ++j) tr[j] = in[j * g.sw - g.pl];
+      for (int64_t v = 1; v < g.kw; ++v)  // inside windows, tap by tap
+        for (int64_t j = g.j0; j < g.j1; ++j)
+          tr[j] = combine(tr[j], int32_t{in[j * g.sw - g.pl + v]});
+      const auto clipped = [&](int64_t j) {
+        int32_t v = in[g.col_begin[j]];
+        for (int64_t c = g.col_begin[j] + 1; c < g.col_end[j]; ++c) v = combine(v, int32_t{in[c]});
+        tr[j] = v;
+      };
+      for (int64_t j = 0; j < g.j0; ++j) clipped(j);
+      for (int64_t j = g.j1; j < g.ow; ++j) clipped(j);
+    }
+    int8_t* out = y + p * g.oh * g.ow;
+    for (int64_t i = 0; i < g.oh; ++i) {  // column pass: reduce each window's rows
+      const int32_t* first = t + g.row_begin[i] * g.ow;
+      for (int64_t j = 0; j < g.ow; ++j) acc[j] = first[j];
+      for (int64_t r = g.row_begin[i] + 1; r < g.row_end[i]; ++r) {
+        const int32_t* tr = t + r * g.ow;
+        for (int64_t j = 0; j < g.ow; ++j) acc[j] = combine(acc[j], Acc{tr[j]});
+      }
+      for (int64_t j = 0; j < g.ow; ++j) {
+        int64_t v = acc[j];
+        if constexpr (!kMax) {
+          const int64_t n = g.window > 0
+                                ? g.window
+                                : (g.row_end[i] - g.row_begin[i]) * (g.col_end[j] - g.col_begin[j]);
+          v = RoundDiv(v, n);
         }
+        out[i * g.ow + j] = static_cast<int8_t>(v);
       }
     }
+  }
+}
+
+// Max or average pooling of every (sample, channel) plane. Windows are rectangles, so
+// the reduction is separable: a row pass reduces each window's columns, a column pass
+// the rows. Max and integer sums are exact in any order, so this equals the direct
+// definition bit for bit. count_include_pad: AvgPool divides by KH·KW.
+template <bool kMax>
+void Pool2d(const OpContext& ctx, const PoolGeometry& g, bool count_include_pad, const Tensor& x,
+            Tensor* out) {
+  const WindowBounds rows = AxisWindows(g.h, g.oh, g.kh, g.sh, g.pt);
+  const WindowBounds cols = AxisWindows(g.w, g.ow, g.kw, g.sw, g.pl);
+  PlaneGeometry plane{g.h,
+                      g.w,
+                      g.oh,
+                      g.ow,
+                      g.kw,
+                      g.sw,
+                      g.pl,
+                      0,
+                      0,
+                      rows.begin.data(),
+                      rows.end.data(),
+                      cols.begin.data(),
+                      cols.end.data(),
+                      count_include_pad ? g.kh * g.kw : 0};
+  // Inside windows: j·sw − pl >= 0 and j·sw − pl + kw <= W.
+  plane.j0 = std::min(g.ow, (g.pl + g.sw - 1) / g.sw);
+  plane.j1 = g.w - g.kw + g.pl < 0 ? 0 : std::min(g.ow, (g.w - g.kw + g.pl) / g.sw + 1);
+  plane.j1 = std::max(plane.j1, plane.j0);
+  ParallelRows(ctx.pool, x.dim(0) * g.c, g.h * g.w, [&](int64_t p0, int64_t p1) {
+    const auto t = Scratch<int32_t>(g.h * g.ow);
+    const auto acc = Scratch<std::conditional_t<kMax, int32_t, int64_t>>(g.ow);
+    PoolPlanes<kMax>(x.i8().data(), p0, p1, plane, t.get(), acc.get(), out->i8().data());
   });
 }
 
 Status RunMaxPool(const OpContext& ctx, const Node& node, const PreparedNode&,
                   std::span<const Tensor* const> in, Tensor* out) {
-  const PoolGeometry g = GetPoolGeometry(node, SampleShape(*in[0]));
-  ForEachWindow(ctx, g, *in[0], out,
-                [&](const int8_t* plane, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
-                  int32_t m = plane[h0 * g.w + w0];
-                  for (int64_t h = h0; h < h1; ++h)
-                    for (int64_t w = w0; w < w1; ++w) m = std::max<int32_t>(m, plane[h * g.w + w]);
-                  return m;
-                });
+  Pool2d<true>(ctx, GetPoolGeometry(node, SampleShape(*in[0])), false, *in[0], out);
   return Status::Ok();
 }
 
 Status RunAvgPool(const OpContext& ctx, const Node& node, const PreparedNode&,
                   std::span<const Tensor* const> in, Tensor* out) {
-  const PoolGeometry g = GetPoolGeometry(node, SampleShape(*in[0]));
-  const bool include_pad = node.AttrInt("count_include_pad", 0) == 1;
-  ForEachWindow(ctx, g, *in[0], out,
-                [&](const int8_t* plane, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
-                  int64_t sum = 0;
-                  for (int64_t h = h0; h < h1; ++h)
-                    for (int64_t w = w0; w < w1; ++w) sum += plane[h * g.w + w];
-                  const int64_t n = include_pad ? g.kh * g.kw : (h1 - h0) * (w1 - w0);
-                  return RoundDiv(sum, n);
-                });
+  Pool2d<false>(ctx, GetPoolGeometry(node, SampleShape(*in[0])),
+                node.AttrInt("count_include_pad", 0) == 1, *in[0], out);
   return Status::Ok();
 }
 

@@ -30,8 +30,7 @@ namespace {
 Status CheckSoftmax(const Node& node, std::span<const Shape> in) {
   const Shape& x = in[0];
   if (x.empty() || x.back() < 1)
-    return Invalid("input x has shape " + ShapeToString(x) +
-                   ", expected [..., C] with a static C");
+    return Invalid("input x has shape " + ShapeToString(x) + ", expected [..., C] with a static C");
   if (x.back() > kMaxSoftmaxWidth)
     return Invalid("softmax width C = " + std::to_string(x.back()) + " exceeds 2^24");
   return CheckExpTable(node, "exp_table");
