@@ -1,6 +1,8 @@
 // Import of the shipped models and of malformed or unsupported ONNX files.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -142,6 +144,191 @@ TEST(ImportTest, WrongCalibrationIsAnError) {
   auto g = ImportOnnx(bytes, o);
   ASSERT_FALSE(g.ok());
   EXPECT_NE(g.status().message().find("calibration"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace veil
+
+namespace veil {
+namespace {
+
+// Builders for small hand-written ONNX graphs (opset 13).
+struct OnnxBuilder {
+  onnx::ModelProto model;
+  onnx::GraphProto* g;
+  OnnxBuilder() {
+    model.set_ir_version(8);
+    model.add_opset_import()->set_version(13);
+    g = model.mutable_graph();
+  }
+  void Input(const std::string& name, std::vector<int64_t> dims) {
+    auto* in = g->add_input();
+    in->set_name(name);
+    auto* tt = in->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : dims) {
+      if (d < 0) {
+        tt->mutable_shape()->add_dim()->set_dim_param("batch");
+      } else {
+        tt->mutable_shape()->add_dim()->set_dim_value(d);
+      }
+    }
+  }
+  void Const(const std::string& name, std::vector<int64_t> dims, std::vector<float> values) {
+    auto* t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : dims) t->add_dims(d);
+    for (float v : values) t->add_float_data(v);
+  }
+  onnx::NodeProto* Node(const std::string& op, std::vector<std::string> ins, const std::string& out) {
+    auto* n = g->add_node();
+    n->set_op_type(op);
+    n->set_name(out + "_node");
+    for (auto& i : ins) n->add_input(i);
+    n->add_output(out);
+    return n;
+  }
+  void Output(const std::string& name) { g->add_output()->set_name(name); }
+  std::vector<uint8_t> Bytes() const {
+    std::string s;
+    model.SerializeToString(&s);
+    return {s.begin(), s.end()};
+  }
+};
+
+void SetInts(onnx::NodeProto* n, const std::string& name, std::vector<int64_t> v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t x : v) a->add_ints(x);
+}
+
+// The LayerNorm that opsets before 17 export: mean, centre, mean square, eps, sqrt,
+// divide, scale, shift — lowered to one integer LayerNorm whose output tracks the float
+// normalisation to within a few output scales.
+TEST(ImportPatternTest, DecomposedLayerNormBecomesOneOp) {
+  constexpr int64_t kC = 16, kB = 64;
+  OnnxBuilder b;
+  b.Input("x", {-1, kC});
+  std::vector<float> gamma(kC), beta(kC);
+  for (int64_t c = 0; c < kC; ++c) {
+    gamma[c] = 0.5f + 0.1f * static_cast<float>(c);
+    beta[c] = 0.05f * static_cast<float>(c) - 0.3f;
+  }
+  b.Const("two", {}, {2.0f});
+  b.Const("eps", {}, {1e-5f});
+  b.Const("gamma", {kC}, gamma);
+  b.Const("beta", {kC}, beta);
+  SetInts(b.Node("ReduceMean", {"x"}, "mean"), "axes", {-1});
+  b.Node("Sub", {"x", "mean"}, "d");
+  b.Node("Pow", {"d", "two"}, "d2");
+  SetInts(b.Node("ReduceMean", {"d2"}, "var"), "axes", {-1});
+  b.Node("Add", {"var", "eps"}, "var_eps");
+  b.Node("Sqrt", {"var_eps"}, "std");
+  b.Node("Div", {"d", "std"}, "n");
+  b.Node("Mul", {"n", "gamma"}, "scaled");
+  b.Node("Add", {"scaled", "beta"}, "y");
+  b.Output("y");
+
+  ImportOptions options;
+  CalibrationInput cal;
+  cal.shape = {kB, kC};
+  std::vector<float> xs(static_cast<size_t>(kB * kC));
+  for (size_t i = 0; i < xs.size(); ++i) xs[i] = std::sin(0.37f * static_cast<float>(i)) * 3.0f + 0.5f;
+  cal.floats = xs;
+  options.calibration.push_back(cal);
+  auto g = ImportOnnx(b.Bytes(), options);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(g->nodes.size(), 1u);
+  EXPECT_EQ(g->nodes[0].kind, OpKind::kLayerNorm);
+
+  auto session = Session::Create(*g);
+  ASSERT_TRUE(session.ok());
+  const Value& in = g->values[g->inputs[0]];
+  Tensor q(DType::kInt8, {kB, kC});
+  for (size_t i = 0; i < xs.size(); ++i)
+    q.i8()[i] = static_cast<int8_t>(std::clamp(std::lround(xs[i] / in.scale), -127L, 127L));
+  auto out = (*session)->Run({q});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  const double s_y = g->values[g->outputs[0]].scale;
+  double worst = 0;
+  for (int64_t r = 0; r < kB; ++r) {
+    // Float LayerNorm of the quantized input row (what the integer op sees).
+    double mean = 0, var = 0;
+    for (int64_t c = 0; c < kC; ++c) mean += q.i8()[r * kC + c] * in.scale / kC;
+    for (int64_t c = 0; c < kC; ++c) var += std::pow(q.i8()[r * kC + c] * in.scale - mean, 2) / kC;
+    for (int64_t c = 0; c < kC; ++c) {
+      const double want = (q.i8()[r * kC + c] * in.scale - mean) / std::sqrt(var + 1e-5) * gamma[c] + beta[c];
+      worst = std::max(worst, std::fabs((*out)[0].i8()[r * kC + c] * s_y - want) / s_y);
+    }
+  }
+  EXPECT_LE(worst, 2.0) << "max error in output scales";
+}
+
+// x * sigmoid(x) (SiLU) written out elementwise becomes one lookup table.
+TEST(ImportPatternTest, SiluChainBecomesOneLookup) {
+  OnnxBuilder b;
+  b.Input("x", {-1, 4});
+  b.Node("Sigmoid", {"x"}, "s");
+  b.Node("Mul", {"x", "s"}, "y");
+  b.Output("y");
+  ImportOptions options;
+  CalibrationInput cal;
+  cal.shape = {2, 4};
+  cal.floats = {-4, -1, 0, 1, 2, 3, 4, 5};
+  options.calibration.push_back(cal);
+  auto g = ImportOnnx(b.Bytes(), options);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(g->nodes.size(), 1u);
+  ASSERT_EQ(g->nodes[0].kind, OpKind::kLookup);
+  // The table entry for code q is round(silu(q * s_x) / s_y).
+  const double s_x = g->values[g->inputs[0]].scale, s_y = g->values[g->outputs[0]].scale;
+  const Tensor& table = *g->nodes[0].FindParam("table");
+  for (int q = -127; q <= 127; q += 17) {
+    const double x = q * s_x;
+    const double want = x / (1 + std::exp(-x)) / s_y;
+    EXPECT_NEAR(table.i8()[q + 128], std::clamp(want, -127.0, 127.0), 0.5001) << q;
+  }
+}
+
+// x - relu(x) is a function of x alone, so it becomes one lookup table ...
+TEST(ImportPatternTest, UnaryChainOfSeveralOpsIsOneLookup) {
+  OnnxBuilder b;
+  b.Input("x", {-1, 4});
+  b.Node("Relu", {"x"}, "r");
+  b.Node("Sub", {"x", "r"}, "y");
+  b.Output("y");
+  ImportOptions options;
+  CalibrationInput cal;
+  cal.shape = {1, 4};
+  cal.floats = {-1, 2, -3, 4};
+  options.calibration.push_back(cal);
+  auto g = ImportOnnx(b.Bytes(), options);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(g->nodes.size(), 1u);
+  EXPECT_EQ(g->nodes[0].kind, OpKind::kLookup);
+}
+
+// ... but a Sub of two independent activations has no integer lowering: the error names
+// the node and nothing is returned.
+TEST(ImportPatternTest, SubOfTwoActivationsIsUnsupportedAndNamed) {
+  OnnxBuilder b;
+  b.Input("x", {-1, 4});
+  b.Input("z", {-1, 4});
+  b.Node("Sub", {"x", "z"}, "y");
+  b.Output("y");
+  ImportOptions options;
+  CalibrationInput cal;
+  cal.shape = {1, 4};
+  cal.floats = {-1, 2, -3, 4};
+  options.calibration.push_back(cal);
+  options.calibration.push_back(cal);
+  auto g = ImportOnnx(b.Bytes(), options);
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(g.status().message().find("y_node"), std::string::npos) << g.status().message();
+  EXPECT_NE(g.status().message().find("Sub"), std::string::npos) << g.status().message();
 }
 
 }  // namespace
