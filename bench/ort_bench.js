@@ -16,7 +16,9 @@
 // memory patterns, spinning intra-op threads).
 //
 // Timing: process.hrtime around each run, after warm-up runs; runs continue until both
-// --min-seconds and --min-runs are reached. Two timings per (model, batch):
+// --min-seconds and --min-runs are reached. cpu_ms_per_run: process CPU time (all threads,
+// process.cpuUsage) of the timed loop / runs, as in veil_bench_models. Two timings per
+// (model, batch):
 //   median_ms etc.: the native binding's synchronous run() (what InferenceSession.run
 //     calls after validating feeds): ORT's own Run plus the N-API tensor conversion. The
 //     comparison uses this one, closest to a C++ caller of OrtSession::Run.
@@ -131,6 +133,7 @@ const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 async function timeRuns(args, fn) {
   for (let i = 0; i < args.warmupRuns; ++i) await fn();
   const ms = [];
+  const cpu0 = process.cpuUsage();
   const start = nowMs();
   let elapsed = 0;
   while (ms.length < args.maxRuns && (ms.length < args.minRuns || elapsed < args.minSeconds * 1000)) {
@@ -140,7 +143,8 @@ async function timeRuns(args, fn) {
     ms.push(t1 - t0);
     elapsed = t1 - start;
   }
-  return summarise(ms, elapsed / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  return {...summarise(ms, elapsed / 1000), cpu_ms_per_run: (cpu.user + cpu.system) / 1000 / ms.length};
 }
 
 async function main() {
@@ -162,7 +166,7 @@ async function main() {
       const first = out[native.outputNames[0]];
       console.log(JSON.stringify({
         engine: 'onnxruntime', model: name, batch, threads: args.threads, ort_version: ort.env.versions.node,
-        ...stats, api_median_ms: api.median_ms, api_p10_ms: api.p10_ms, api_p90_ms: api.p90_ms,
+        ...stats, api_median_ms: api.median_ms, api_cpu_ms_per_run: api.cpu_ms_per_run, api_p10_ms: api.p10_ms, api_p90_ms: api.p90_ms,
         output_dims: first.dims}));
     }
     await session.release();

@@ -11,7 +11,11 @@
 //
 // Timing: std::chrono::steady_clock around each Session::Run (which includes veil's input
 // checks), after warm-up runs; runs continue until both --min-seconds and --min-runs are
-// reached (or --max-runs). One JSON line per (model, batch) on stdout:
+// reached (or --max-runs). cpu_ms_per_run is the process CPU time (all threads) of the
+// timed loop divided by the runs: unlike wall time it does not grow while the machine's
+// other work preempts us, so at 1 thread it is a steadier measure on a shared machine
+// (at N threads it counts every thread's CPU, i.e. cost, not latency).
+// One JSON line per (model, batch) on stdout:
 //   {"engine":"veil","model":"cnn","batch":64,"median_ms":..,"p10_ms":..,"p90_ms":..,...}
 //
 // --breakdown adds a per-op-kind profile: the graph is re-segmented one node per segment
@@ -25,6 +29,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <ctime>
 #include <cstdint>
 #include <iostream>
 #include <map>
@@ -89,9 +95,18 @@ double Percentile(std::vector<double> sorted, double q) {  // linear interpolati
 
 struct Stats {
   double median = 0, p10 = 0, p90 = 0, min = 0, mean = 0;
+  double cpu_per_run = 0;  // process CPU time of the timed loop / runs, ms
   int runs = 0;
   double seconds = 0;
 };
+
+// CPU time of the whole process (all threads), ms. Read once before and once after the
+// timed loop, so the syscall never lands inside a timed run.
+double ProcessCpuMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
+}
 
 Stats Summarise(std::vector<double> ms, double seconds) {
   std::sort(ms.begin(), ms.end());
@@ -112,6 +127,7 @@ template <typename Fn>
 Stats TimeRuns(const Args& args, Fn&& fn) {
   for (int i = 0; i < args.warmup_runs; ++i) fn();
   std::vector<double> ms;
+  const double cpu0 = ProcessCpuMs();
   const auto start = Clock::now();
   double elapsed = 0;
   while (static_cast<int>(ms.size()) < args.max_runs &&
@@ -122,7 +138,10 @@ Stats TimeRuns(const Args& args, Fn&& fn) {
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     elapsed = std::chrono::duration<double>(t1 - start).count();
   }
-  return Summarise(std::move(ms), elapsed);
+  const double cpu = ProcessCpuMs() - cpu0;
+  Stats stats = Summarise(std::move(ms), elapsed);
+  stats.cpu_per_run = cpu / static_cast<double>(stats.runs);
+  return stats;
 }
 
 // Row r of a [R, ...] array repeated cyclically into `batch` rows.
@@ -171,7 +190,8 @@ std::vector<Tensor> MakeInputs(const Graph& graph, const std::string& name, cons
 
 nlohmann::json StatsJson(const Stats& s) {
   return {{"median_ms", s.median}, {"p10_ms", s.p10}, {"p90_ms", s.p90}, {"min_ms", s.min},
-          {"mean_ms", s.mean},     {"runs", s.runs},  {"seconds", s.seconds}};
+          {"mean_ms", s.mean},     {"runs", s.runs},  {"seconds", s.seconds},
+          {"cpu_ms_per_run", s.cpu_per_run}};
 }
 
 // Times every node on its own (one segment per node) and prints per-op-kind totals.

@@ -164,7 +164,7 @@ void Im2colImpl(const ConvGeometry& g, const int8_t* x, int64_t c0, int64_t r0, 
   // would reload every field after each store.
   const int64_t h = g.h, w = g.w, kh = g.kh, kw = kKw > 0 ? kKw : g.kw, sh = g.sh, sw = g.sw,
                 dh = g.dh, dw = kUnitDw ? 1 : g.dw, pt = g.pt, pl = g.pl, oh = g.oh, ow = g.ow,
-                cg = g.cg;
+                cg = g.cg, channels = g.c;
   const int64_t k = cg * kh * kw, pixels = oh * ow, plane = h * w;
   int64_t b = r0 / pixels, i = (r0 % pixels) / ow, j = r0 % ow;  // advanced per row
   for (int64_t r = r0; r < r1; ++r) {
@@ -172,7 +172,7 @@ void Im2colImpl(const ConvGeometry& g, const int8_t* x, int64_t c0, int64_t r0, 
     // Whether the kernel row stays inside [0, W) as a whole (no per-element test).
     const bool row_inside = w0 >= 0 && w0 + (kw - 1) * dw < w;
     int8_t* dst = col + (r - r0) * k;
-    const int8_t* sample = x + (b * g.c + c0) * plane;
+    const int8_t* sample = x + (b * channels + c0) * plane;
     for (int64_t c = 0; c < cg; ++c) {
       for (int64_t u = 0; u < kh; ++u, dst += kw) {
         const int64_t ih = h0 + u * dh;
@@ -180,13 +180,13 @@ void Im2colImpl(const ConvGeometry& g, const int8_t* x, int64_t c0, int64_t r0, 
           for (int64_t v = 0; v < kw; ++v) dst[v] = 0;
           continue;
         }
-        const int8_t* src = sample + c * plane + ih * w + w0;
+        const int8_t* src = sample + c * plane + ih * w;  // input row ih
         if (row_inside) {
-          for (int64_t v = 0; v < kw; ++v) dst[v] = src[v * dw];
+          for (int64_t v = 0; v < kw; ++v) dst[v] = src[w0 + v * dw];
         } else {
           for (int64_t v = 0; v < kw; ++v) {
             const int64_t iw = w0 + v * dw;
-            dst[v] = (iw >= 0 && iw < w) ? src[v * dw] : int8_t{0};
+            dst[v] = (iw >= 0 && iw < w) ? src[iw] : int8_t{0};
           }
         }
       }

@@ -39,7 +39,8 @@ struct OpContext {
 
 // What Session::Create precomputes for one node.
 struct PreparedNode {
-  // Linear: one entry, weight [N, K]. Conv2d: one per group, weight rows of that group.
+  // Linear: one entry, weight [N, K]. Conv2d: one per group, weight rows of that group
+  // (none for depthwise convolutions, which run without GEMM).
   std::vector<std::unique_ptr<PackedWeights>> packed;
   // Requantization parameters of Linear, Conv2d and Requantize, expanded so that both
   // have the same length: 1 (per tensor) or the channel count (per channel).
