@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh build -DCMAKE_BUILD_TYPE=Release -DVEIL_BUILD_TESTS=OFF
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)" --target veil
 veil=build/src/cli/veil
 mkdir -p out
 
@@ -16,6 +17,9 @@ for m in mlp cnn vit; do
   $veil run out/$m.veil --test-set --threads 2
   /usr/bin/python3 -c "import json;print('   float model (PyTorch):', round(100*json.load(open('models/$m/meta.json'))['float_test_accuracy'],2), '%')"
 done
+
+echo "== a model file: ops, segments and digests"
+$veil inspect out/cnn.veil | head -30
 
 echo "== textgen"
 $veil import models/textgen/textgen.onnx --calibration models/textgen/calibration_tokens.npy \
