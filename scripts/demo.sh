@@ -19,7 +19,7 @@ for m in mlp cnn vit; do
 done
 
 echo "== a model file: ops, segments and digests"
-$veil inspect out/cnn.veil | head -30
+$veil inspect out/cnn.veil | sed -n 1,30p  # sed reads it all: no SIGPIPE under pipefail
 
 echo "== textgen"
 $veil import models/textgen/textgen.onnx --calibration models/textgen/calibration_tokens.npy \
