@@ -9,6 +9,7 @@ packages=(
   build-essential cmake ninja-build clang libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
+  libgrpc++-dev protobuf-compiler-grpc python3-grpcio python3-protobuf
   libcli11-dev libspdlog-dev nlohmann-json3-dev
   libsodium-dev libssl-dev zlib1g-dev
   dataset-fashion-mnist bible-kjv-text

@@ -15,6 +15,8 @@ void AddImportCommand(CLI::App& app, Action* run);
 void AddInspectCommand(CLI::App& app, Action* run);
 void AddRunCommand(CLI::App& app, Action* run);
 void AddGenerateCommand(CLI::App& app, Action* run);
+void AddNodeCommand(CLI::App& app, Action* run);   // issue 3 slice: docs/net.md
+void AddInferCommand(CLI::App& app, Action* run);
 
 // Prints "veil: error: <status>" to stderr and returns exit code 1.
 int Fail(const Status& status);

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   veil::cli::AddInspectCommand(app, &run);
   veil::cli::AddRunCommand(app, &run);
   veil::cli::AddGenerateCommand(app, &run);
+  veil::cli::AddNodeCommand(app, &run);
+  veil::cli::AddInferCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

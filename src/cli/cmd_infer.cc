@@ -1,0 +1,210 @@
+// veil infer MODEL.veil --route seg1=HOST:PORT,seg2=HOST:PORT (--images A:B | --input X.npy)
+// U-shaped split inference (docs/net.md): the client runs the first and last segments
+// itself and each middle segment on the node the route names, relaying activations.
+// Text models: --prompt TEXT runs one forward pass and prints the predicted next byte.
+// --local runs every segment in this process instead (the single-machine reference).
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "veil/model_file.h"
+#include "veil/net/split_inference.h"
+
+namespace veil::cli {
+namespace {
+
+struct InferArgs {
+  std::string model;
+  std::string route;
+  std::string input;
+  std::string images;
+  std::string prompt;
+  bool local = false;
+  bool json = false;
+  int threads = 1;
+  std::string kernel = "auto";
+  int64_t deadline_ms = 30000;
+  int64_t chunk = 256;
+};
+
+Tensor Rows(const Tensor& t, int64_t first, int64_t count) {
+  Shape shape = t.shape();
+  shape[0] = count;
+  Tensor part(t.dtype(), shape);
+  const size_t row = t.byte_size() / static_cast<size_t>(t.dim(0));
+  std::copy(t.raw() + first * static_cast<int64_t>(row),
+            t.raw() + (first + count) * static_cast<int64_t>(row), part.raw());
+  return part;
+}
+
+void Append(Tensor* all, const Tensor& part) {
+  if (all->byte_size() == 0) {
+    *all = part;
+    return;
+  }
+  Shape shape = all->shape();
+  shape[0] += part.dim(0);
+  Tensor merged(all->dtype(), shape);
+  std::copy(all->raw(), all->raw() + all->byte_size(), merged.raw());
+  std::copy(part.raw(), part.raw() + part.byte_size(), merged.raw() + all->byte_size());
+  *all = std::move(merged);
+}
+
+// Token ids of `prompt` (bytes) and, for a second int32 input, positions 0..T-1.
+Result<std::vector<Tensor>> TextInputs(const Graph& graph, const std::string& prompt) {
+  if (prompt.empty()) return Status::InvalidArgument("--prompt is empty");
+  const auto t = static_cast<int64_t>(prompt.size());
+  std::vector<int32_t> tokens, positions;
+  for (int64_t i = 0; i < t; ++i) {
+    tokens.push_back(static_cast<unsigned char>(prompt[static_cast<size_t>(i)]));
+    positions.push_back(static_cast<int32_t>(i));
+  }
+  std::vector<Tensor> inputs;
+  for (size_t i = 0; i < graph.inputs.size(); ++i) {
+    const Value& v = graph.values[static_cast<size_t>(graph.inputs[i])];
+    if (v.dtype != DType::kInt32 || v.shape.size() != 1 || i > 1)
+      return Status::Unsupported("--prompt expects int32 [tokens] (and [positions]) inputs");
+    inputs.push_back(Tensor::FromInt32({1, t}, i == 0 ? tokens : positions));
+  }
+  return inputs;
+}
+
+int RunInfer(const InferArgs& args) {
+  const int sources = !args.input.empty() + !args.images.empty() + !args.prompt.empty();
+  if (sources != 1)
+    return Fail(Status::InvalidArgument("give exactly one of --input, --images, --prompt"));
+  if (args.local == !args.route.empty())
+    return Fail(Status::InvalidArgument("give exactly one of --route, --local"));
+  auto graph = LoadModel(args.model);
+  if (!graph.ok()) return Fail(graph.status());
+  if (graph->outputs.size() != 1)
+    return Fail(Status::Unsupported("veil infer handles single-output models"));
+  if (args.prompt.empty() && graph->inputs.size() != 1)
+    return Fail(Status::Unsupported("multi-input models take --prompt"));
+  auto path = ParseKernelPath(args.kernel);
+  if (!path.ok()) return Fail(path.status());
+  SessionOptions session;
+  session.kernel_path = *path;
+  session.threads = args.threads;
+  std::unique_ptr<net::SplitRunner> runner;
+  std::unique_ptr<Session> local;
+  if (args.local) {
+    auto s = Session::Create(*graph, session);
+    if (!s.ok()) return Fail(s.status());
+    local = std::move(s).value();
+  } else {
+    auto route = net::ParseRoute(args.route);
+    if (!route.ok()) return Fail(route.status());
+    net::NodeClientOptions client;
+    client.deadline_ms = args.deadline_ms;
+    auto r = net::SplitRunner::Create(*graph, *route, session, client);
+    if (!r.ok()) return Fail(r.status());
+    runner = std::move(r).value();
+  }
+
+  std::vector<int> labels;
+  std::vector<Tensor> inputs;
+  if (!args.prompt.empty()) {
+    auto t = TextInputs(*graph, args.prompt);
+    if (!t.ok()) return Fail(t.status());
+    inputs = std::move(t).value();
+  } else if (!args.input.empty()) {
+    auto t = LoadInputNpy(*graph, args.input);
+    if (!t.ok()) return Fail(t.status());
+    inputs.push_back(std::move(t).value());
+  } else {
+    int64_t first = 0, count = 0;
+    if (Status s = ParseImageRange(args.images, &first, &count); !s.ok()) return Fail(s);
+    auto t = LoadFashionMnistInputs(*graph, first, count, &labels);
+    if (!t.ok()) return Fail(t.status());
+    inputs.push_back(std::move(t).value());
+  }
+
+  // Chunks along the batch dimension bound the size of each message.
+  Tensor output;
+  std::vector<net::SplitStage> stages;
+  const int64_t batch = inputs[0].dim(0);
+  for (int64_t b = 0; b < batch; b += args.chunk) {
+    std::vector<Tensor> part;
+    for (const Tensor& t : inputs) part.push_back(Rows(t, b, std::min(args.chunk, batch - b)));
+    if (local != nullptr) {
+      auto out = local->Run(part);
+      if (!out.ok()) return Fail(out.status());
+      Append(&output, (*out)[0]);
+      stages = {net::SplitStage{0, "local (whole model)", {}}};
+    } else {
+      auto result = runner->Run(part);
+      if (!result.ok()) return Fail(result.status());
+      Append(&output, result->outputs[0]);
+      stages = result->stages;
+    }
+  }
+  const bool classifier = graph->task == ModelTask::kImageClassifier;
+  std::vector<int> predictions = classifier ? ArgmaxRows(output) : std::vector<int>{};
+  int next_byte = -1;
+  if (!args.prompt.empty() && output.dtype() == DType::kInt8 && output.rank() == 3) {
+    const int64_t vocab = output.dim(2), last = (output.dim(1) - 1) * vocab;
+    const auto v = output.i8();
+    next_byte = 0;
+    for (int64_t k = 1; k < vocab; ++k)
+      if (v[static_cast<size_t>(last + k)] > v[static_cast<size_t>(last + next_byte)])
+        next_byte = static_cast<int>(k);
+  }
+  const std::string digest = DigestToHex(TensorDigest(output));
+  if (args.json) {
+    nlohmann::json j = {{"model", graph->name},
+                        {"batch", batch},
+                        {"output_shape", output.shape()},
+                        {"output_digest", digest}};
+    if (classifier) j["predictions"] = predictions;
+    if (!labels.empty()) j["labels"] = labels;
+    if (next_byte >= 0) j["next_byte"] = next_byte;
+    nlohmann::json route_json = nlohmann::json::array();
+    for (const auto& s : stages)
+      route_json.push_back({{"segment", s.segment_index}, {"served_by", s.served_by}});
+    j["route"] = route_json;
+    std::cout << j.dump() << "\n";
+    return 0;
+  }
+  for (const auto& s : stages)
+    std::cout << "  segment " << s.segment_index << ": " << s.served_by << " ("
+              << s.trace_digests.size() << " trace digests)\n";
+  if (classifier) {
+    for (size_t i = 0; i < predictions.size() && i < 20; ++i) {
+      std::cout << "  #" << i << "  " << ClassName(*graph, predictions[i]);
+      if (!labels.empty()) std::cout << "   (label: " << ClassName(*graph, labels[i]) << ")";
+      std::cout << "\n";
+    }
+  }
+  if (next_byte >= 0) std::cout << "  next byte after the prompt: " << next_byte << "\n";
+  std::cout << "ran " << batch << " input(s) through " << stages.size()
+            << " segment(s); output digest " << digest.substr(0, 16) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void AddInferCommand(CLI::App& app, Action* run) {
+  auto args = std::make_shared<InferArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "infer", "Split inference: first/last segments local, middle ones on nodes");
+  cmd->add_option("model", args->model, ".veil model file (the client holds the whole model)")
+      ->required();
+  cmd->add_option("--route,-r", args->route,
+                  "segN=host:port for every middle segment, comma-separated");
+  cmd->add_flag("--local", args->local,
+                "run every segment in this process (single-machine reference)");
+  cmd->add_option("--prompt", args->prompt, "text models: one forward pass over these bytes");
+  cmd->add_option("--input,-i", args->input, "input batch (.npy float32)");
+  cmd->add_option("--images", args->images, "Fashion-MNIST test images by index: N or A:B");
+  cmd->add_flag("--json", args->json, "print the result as JSON");
+  cmd->add_option("--threads", args->threads, "worker threads for the local segments")
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--kernel", args->kernel, "kernel path: auto, scalar, avx2, avx512, avx512vnni");
+  cmd->add_option("--deadline-ms", args->deadline_ms, "deadline per remote call")
+      ->check(CLI::Range(1, 3600000));
+  cmd->callback([run, args] { *run = [args] { return RunInfer(*args); }; });
+}
+
+}  // namespace veil::cli

@@ -1,0 +1,34 @@
+// Conversions between veil types and the generated veil.v1 messages, with the checks a
+// node applies to everything a peer sends (docs/net.md, proto/veil/v1/node.proto).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "veil/digest.h"
+#include "veil/status.h"
+#include "veil/tensor.h"
+#include "veil/v1/node.pb.h"
+
+namespace veil::net {
+
+inline constexpr int kMaxWireRank = 8;
+inline constexpr int kMaxWireTensors = 64;
+inline constexpr size_t kMaxRequestIdLength = 64;
+
+v1::DType ToWire(DType dtype);
+void EncodeTensor(const Tensor& tensor, v1::Tensor* out);
+
+// Checks dtype, rank (1..kMaxWireRank), dims (>= 1), byte length == product(dims) *
+// dtype size without overflow, and that the bytes fit in `*byte_budget` (decremented);
+// int8 data must lie in [-127, 127]. `what` names the tensor in error messages.
+Result<Tensor> DecodeTensor(const v1::Tensor& wire, int64_t* byte_budget, const std::string& what);
+
+// A 32-byte string as a Digest; false for any other length.
+bool DigestFromBytes(const std::string& bytes, Digest* out);
+std::string DigestToBytes(const Digest& digest);
+
+// request_id: 1..64 characters from [A-Za-z0-9._:-].
+bool ValidRequestId(const std::string& id);
+
+}  // namespace veil::net
