@@ -10,8 +10,9 @@
 # Each round times, per model, veil then ORT (odd rounds) or ORT then veil (even rounds);
 # the table reports, per engine, the best (minimum) of the per-round medians, because on a
 # shared machine interference only ever adds time. It also shows the ratio of process CPU
-# time per run, which other processes' load does not inflate. Default: 2 rounds, >= 1 s and >= 20
-# runs per measurement. --breakdown adds veil's per-op-kind time (each node timed alone).
+# time per run, which other processes' load does not inflate. Default: 2 rounds, >= 1 s and
+# >= 20 runs per measurement. --breakdown adds veil's per-op-kind time (each node timed
+# alone); --results keeps the raw JSON lines (path relative to the repository root).
 # Builds nothing: it uses build/ as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,7 @@ while [[ $# -gt 0 ]]; do
     --min-seconds) min_seconds=$2; shift 2 ;;
     --breakdown) breakdown=1; shift ;;
     --results) results=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -51,4 +51,23 @@ void RequantizeRows(KernelPath path, int64_t m, int64_t n, const int32_t* c, int
                     const int32_t* mult, const int32_t* shift, bool per_channel, int32_t lo,
                     int32_t hi, int8_t* out, int64_t ldo, ThreadPool* pool);
 
+// out[i] = Clamp(RoundShift(a[i] * ma + b[i] * mb, shift), lo, hi) as int8, for i < n:
+// the Add op of docs/arithmetic.md on flat arrays. Domain: int8 a and b (any value),
+// 0 <= ma, mb < 2^31, 0 <= shift <= 62, -128 <= lo <= hi <= 127. Single-threaded (callers
+// split large arrays); `out` may alias `a` or `b` exactly.
+void AddRequantize(KernelPath path, int64_t n, const int8_t* a, int32_t ma, const int8_t* b,
+                   int32_t mb, int32_t shift, int32_t lo, int32_t hi, int8_t* out);
+
+// Max pooling with 2×2 windows and stride 2 over `planes` planes x [planes, h, w] into
+// y [planes, h / 2, w / 2] (floor; an odd last row or column is not read):
+//   y[p, i, j] = max(x[p, 2i + di, 2j + dj]) over di, dj in {0, 1}.
+// h, w >= 2. Single-threaded (callers split the planes).
+void MaxPool2x2(KernelPath path, int64_t planes, int64_t h, int64_t w, const int8_t* x, int8_t* y);
+
+// dst[c * ld_dst + r] = src[r * ld_src + c] for r < rows, c < cols: a byte-matrix
+// transpose (ld_src >= cols, ld_dst >= rows; the two must not overlap). Pure data
+// movement, the same on every CPU; single-threaded.
+void TransposeS8(int64_t rows, int64_t cols, const int8_t* src, int64_t ld_src, int8_t* dst,
+                 int64_t ld_dst);
+
 }  // namespace veil

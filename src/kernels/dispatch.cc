@@ -114,5 +114,35 @@ RequantRowFn RequantRowFor(KernelPath path) {
   return &RequantRowScalar;
 }
 
+AddRowFn AddRowFor(KernelPath path) {
+  VEIL_KERNEL_CHECK(path != KernelPath::kAuto, "AddRowFor: path not resolved");
+  VEIL_KERNEL_CHECK(KernelPathAvailable(path), "kernel path not available on this CPU");
+  switch (path) {
+    case KernelPath::kAvx512:
+    case KernelPath::kAvx512Vnni:
+      return &AddRowAvx512;
+    case KernelPath::kAvx2:  // no 64-bit arithmetic shift or min/max: the reference
+    case KernelPath::kAuto:
+    case KernelPath::kScalar:
+      break;
+  }
+  return &AddRowScalar;
+}
+
+MaxPoolFn MaxPoolFor(KernelPath path) {
+  VEIL_KERNEL_CHECK(path != KernelPath::kAuto, "MaxPoolFor: path not resolved");
+  VEIL_KERNEL_CHECK(KernelPathAvailable(path), "kernel path not available on this CPU");
+  switch (path) {
+    case KernelPath::kAvx512:
+    case KernelPath::kAvx512Vnni:
+      return &MaxPool2x2Avx512;
+    case KernelPath::kAvx2:  // the reference
+    case KernelPath::kAuto:
+    case KernelPath::kScalar:
+      break;
+  }
+  return &MaxPool2x2Scalar;
+}
+
 }  // namespace kernels_internal
 }  // namespace veil

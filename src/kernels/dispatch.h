@@ -11,6 +11,8 @@ namespace veil::kernels_internal {
 // available on this CPU, so no caller can reach an instruction the CPU lacks.
 const GemmKernel& GemmKernelFor(KernelPath path);
 RequantRowFn RequantRowFor(KernelPath path);
+AddRowFn AddRowFor(KernelPath path);
+MaxPoolFn MaxPoolFor(KernelPath path);
 
 // Prints "veil kernels: <message>" to stderr and aborts. Used for broken caller
 // contracts (a bad dimension, an unavailable path): these are bugs, never input errors.

@@ -121,6 +121,18 @@ void VnniTile(const GemmTile& t) {
 // row_offset[i] = -128 * sum_k A[i, k] mod 2^32. The byte sums use vpdpbusd with
 // all-ones unsigned bytes; the tail is a masked load, so no byte past a row is read.
 void VnniRowOffsets(const int8_t* a, int64_t lda, int64_t m, int64_t k, int32_t* row_offset) {
+  if (k <= 16) {  // short rows (e.g. a small convolution's im2col): one xmm per row
+    const __m128i ones16 = _mm_set1_epi8(1);
+    const __mmask16 tail = static_cast<__mmask16>((uint32_t{1} << k) - 1);
+    for (int64_t i = 0; i < m; ++i) {
+      __m128i sum = _mm_dpbusd_epi32(_mm_setzero_si128(), ones16, _mm_maskz_loadu_epi8(tail, a + i * lda));
+      sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0x4E));  // lanes + lanes 2 apart
+      sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0xB1));  // + the neighbour
+      const uint32_t row_sum = static_cast<uint32_t>(_mm_cvtsi128_si32(sum));
+      row_offset[i] = static_cast<int32_t>(0u - 128u * row_sum);
+    }
+    return;
+  }
   const __m512i ones = _mm512_set1_epi8(1);
   for (int64_t i = 0; i < m; ++i) {
     const int8_t* row = a + i * lda;

@@ -77,8 +77,9 @@ extern const GemmKernel kAvx2Gemm;
 extern const GemmKernel kAvx512Gemm;
 extern const GemmKernel kAvx512VnniGemm;
 
-// One row of RequantizeRows: out[j] = Requantize(c[j], mult[j or 0], shift[j or 0], lo, hi)
-// for j < n. Preconditions as in veil/arith.h, plus -128 <= lo <= hi <= 127.
+// Rows of RequantizeRows: for i < rows and j < n,
+//   out[i * ldo + j] = Requantize(c[i * ldc + j], mult[j or 0], shift[j or 0], lo, hi).
+// Preconditions as in veil/arith.h, plus -128 <= lo <= hi <= 127, rows >= 1.
 struct RequantRow {
   int64_t n;
   const int32_t* c;
@@ -88,9 +89,45 @@ struct RequantRow {
   int32_t lo;
   int32_t hi;
   int8_t* out;
+  int64_t rows;
+  int64_t ldc;
+  int64_t ldo;
 };
 
 using RequantRowFn = void (*)(const RequantRow& row);
+
+// AddRequantize on n elements: out[i] = Clamp(RoundShift(a[i] * ma + b[i] * mb, shift),
+// lo, hi). Domain as in veil/kernels.h.
+struct AddRow {
+  int64_t n;
+  const int8_t* a;
+  const int8_t* b;
+  int32_t ma;
+  int32_t mb;
+  int32_t shift;
+  int32_t lo;
+  int32_t hi;
+  int8_t* out;
+};
+
+using AddRowFn = void (*)(const AddRow& row);
+
+void AddRowScalar(const AddRow& row);  // requantize_scalar.cc (the reference)
+void AddRowAvx512(const AddRow& row);  // requantize_avx512.cc
+
+// MaxPool2x2 on planes [0, planes) (parameters as in veil/kernels.h).
+struct MaxPoolPlanes {
+  int64_t planes;
+  int64_t h;
+  int64_t w;
+  const int8_t* x;
+  int8_t* y;
+};
+
+using MaxPoolFn = void (*)(const MaxPoolPlanes& job);
+
+void MaxPool2x2Scalar(const MaxPoolPlanes& job);  // requantize_scalar.cc (the reference)
+void MaxPool2x2Avx512(const MaxPoolPlanes& job);  // requantize_avx512.cc
 
 void RequantRowScalar(const RequantRow& row);  // requantize_scalar.cc (the reference)
 void RequantRowAvx2(const RequantRow& row);    // requantize_avx2.cc

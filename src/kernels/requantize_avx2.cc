@@ -46,9 +46,8 @@ __m256i Widen(const int32_t* p) {  // four uint32 in [0, 2^31) -> int64 lanes
   return _mm256_cvtepu32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-}  // namespace
-
-void RequantRowAvx2(const RequantRow& row) {
+// One row (row.rows and the strides are ignored).
+void OneRowAvx2(const RequantRow& row) {
   const Bounds bounds = {_mm256_set1_epi64x(row.lo), _mm256_set1_epi64x(row.hi)};
   __m256i mult = _mm256_set1_epi64x(row.mult[0]);
   __m256i shift = _mm256_set1_epi64x(row.shift[0]);
@@ -70,6 +69,7 @@ void RequantRowAvx2(const RequantRow& row) {
   }
   if (j < row.n) {  // fewer than 8 left: the reference finishes the row
     RequantRow tail = row;
+    tail.rows = 1;
     tail.n = row.n - j;
     tail.c = row.c + j;
     tail.out = row.out + j;
@@ -78,6 +78,17 @@ void RequantRowAvx2(const RequantRow& row) {
       tail.shift = row.shift + j;
     }
     RequantRowScalar(tail);
+  }
+}
+
+}  // namespace
+
+void RequantRowAvx2(const RequantRow& row) {
+  RequantRow one = row;
+  for (int64_t i = 0; i < row.rows; ++i) {
+    one.c = row.c + i * row.ldc;
+    one.out = row.out + i * row.ldo;
+    OneRowAvx2(one);
   }
 }
 

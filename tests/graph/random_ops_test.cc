@@ -32,12 +32,13 @@ std::vector<KernelPath> AvailablePaths() {
   return paths;
 }
 
-// Runs `graph` on every available path (threads 1 and 2) and checks the single output
-// equals `expected`.
+// Runs `graph` on every available path (threads 1, 2 and 3) and checks the single output
+// equals `expected`. With a batch of at least 2 × threads the executor splits the batch
+// across threads; smaller batches use the threads inside the ops.
 void ExpectAllPathsEqual(const Graph& graph, const std::vector<Tensor>& inputs,
                          const Tensor& expected, const std::string& what) {
   for (KernelPath path : AvailablePaths())
-    for (int threads : {1, 2}) {
+    for (int threads : {1, 2, 3}) {
       auto session = Session::Create(graph, {path, threads});
       ASSERT_TRUE(session.ok()) << what << ": " << session.status().ToString();
       auto out = (*session)->Run(inputs);
@@ -321,6 +322,90 @@ TEST(RandomOpsTest, ReduceMeanAndTransposeMatchReference) {
     const Shape t_shape(t.shape().begin() + 1, t.shape().end());
     ExpectAllPathsEqual(gt::SingleOp(OpKind::kTranspose, {shape}, t_shape, {{"perm", perm}}, {}),
                         {x}, t, "Transpose #" + std::to_string(i));
+  }
+}
+
+// Batches large enough for the executor to split them across 2 and 3 threads, on the
+// fast paths of Conv2d (channel-last im2col, single-channel im2col, groups, sample
+// chunks), MaxPool2d (2×2, stride 2, odd sizes) and Add (broadcast operand).
+TEST(RandomOpsTest, BatchSplitAndFastPathsMatchReference) {
+  std::mt19937_64 rng(88);
+  struct ConvCase {
+    int64_t c, o, group, kh, kw, h, w, pad, stride, batch;
+  };
+  for (const ConvCase& cc : {ConvCase{1, 16, 1, 3, 3, 28, 28, 1, 1, 7},
+                             ConvCase{16, 8, 1, 3, 3, 14, 14, 1, 1, 9},
+                             ConvCase{6, 4, 2, 3, 2, 9, 11, 1, 2, 8},
+                             ConvCase{5, 7, 1, 5, 5, 40, 40, 2, 1, 6},
+                             ConvCase{32, 8, 1, 1, 1, 3, 5, 0, 1, 13}}) {
+    const int64_t k = cc.c / cc.group * cc.kh * cc.kw;
+    const auto rq = RandomRequant(rng, k, cc.o, true);
+    const Tensor weight = RandomTensor8(rng, {cc.o, cc.c / cc.group, cc.kh, cc.kw});
+    const Tensor bias = I32({cc.o}, RandomI32(rng, static_cast<size_t>(cc.o), -20000, 20000));
+    std::vector<Param> params = RequantParams(rq);
+    params.push_back({"weight", weight});
+    params.push_back({"bias", bias});
+    std::vector<Attr> attrs = ActAttrs(rq);
+    const std::vector<int64_t> pads(4, cc.pad), strides(2, cc.stride);
+    attrs.push_back({"pads", pads});
+    attrs.push_back({"strides", strides});
+    attrs.push_back({"group", {cc.group}});
+    const int64_t oh = (cc.h + 2 * cc.pad - cc.kh) / cc.stride + 1;
+    const int64_t ow = (cc.w + 2 * cc.pad - cc.kw) / cc.stride + 1;
+    const Graph g = gt::SingleOp(OpKind::kConv2d, {{cc.c, cc.h, cc.w}}, {cc.o, oh, ow}, attrs, params);
+    const Tensor x = RandomTensor8(rng, {cc.batch, cc.c, cc.h, cc.w});
+    ExpectAllPathsEqual(g, {x}, reference::Conv2d(x, weight, bias, rq, strides, pads, {1, 1}, cc.group),
+                        "Conv2d c=" + std::to_string(cc.c) + " batch " + std::to_string(cc.batch));
+  }
+  for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{28, 28}, {7, 9}, {2, 2}, {5, 3}}) {
+    const Graph g = gt::SingleOp(OpKind::kMaxPool2d, {{3, h, w}}, {3, h / 2, w / 2},
+                                 {{"kernel", {2, 2}}, {"strides", {2, 2}}}, {});
+    const Tensor x = RandomTensor8(rng, {7, 3, h, w});
+    ExpectAllPathsEqual(g, {x}, reference::Pool2d(x, true, {2, 2}, {2, 2}, {0, 0, 0, 0}, false),
+                        "MaxPool 2x2 " + std::to_string(h) + "x" + std::to_string(w));
+  }
+  // Add: every (a, b) pair of int8 values, a broadcast second input, random multipliers.
+  for (int i = 0; i < 6; ++i) {
+    const int32_t ma = static_cast<int32_t>(rng() % (uint64_t{1} << 31));
+    const int32_t mb = static_cast<int32_t>(rng() % (uint64_t{1} << 31));
+    const int32_t shift = static_cast<int32_t>(rng() % 40);
+    const int32_t lo = i % 2 == 0 ? -127 : 0, hi = i % 3 == 0 ? 127 : 100;
+    const Graph g = gt::SingleOp(OpKind::kAdd, {{255, 255}, {255}}, {255, 255},
+                                 {{"act_min", {lo}}, {"act_max", {hi}}},
+                                 {{"multiplier_a", I32({1}, {ma})}, {"multiplier_b", I32({1}, {mb})},
+                                  {"shift", I32({1}, {shift})}});
+    const int64_t batch = 4;
+    std::vector<int8_t> av, bv;
+    for (int64_t b = 0; b < batch; ++b) {
+      for (int x = -127; x <= 127; ++x)
+        for (int y = -127; y <= 127; ++y) av.push_back(static_cast<int8_t>(b % 2 == 0 ? x : y));
+      for (int y = -127; y <= 127; ++y) bv.push_back(static_cast<int8_t>(b % 2 == 0 ? y : -y));
+    }
+    const Tensor a = I8({batch, 255, 255}, av), bt = I8({batch, 255}, bv);
+    Tensor expected(DType::kInt8, {batch, 255, 255});
+    for (int64_t e = 0; e < expected.size(); ++e) {
+      const int64_t sum = int64_t{a.i8()[static_cast<size_t>(e)]} * ma +
+                          int64_t{bt.i8()[static_cast<size_t>(e / (255 * 255) * 255 + e % 255)]} * mb;
+      expected.i8()[static_cast<size_t>(e)] =
+          static_cast<int8_t>(std::clamp<int64_t>(reference::RoundShift(sum, shift), lo, hi));
+    }
+    ExpectAllPathsEqual(g, {a, bt}, expected, "Add #" + std::to_string(i));
+  }
+}
+
+// A request error found in one slice of a split batch is reported as for the whole batch.
+TEST(RandomOpsTest, BatchSplitReportsErrorsForTheWholeBatch) {
+  const Graph g = gt::SingleOp(OpKind::kEmbedding, {{3}}, {3, 2}, {},
+                               {{"table", I8({4, 2}, {1, 2, 3, 4, 5, 6, 7, 8})}}, DType::kInt32);
+  std::vector<int32_t> ids(8 * 3, 1);
+  ids[5 * 3 + 2] = 9;  // sample 5, position 2
+  for (int threads : {1, 2, 3}) {
+    auto session = Session::Create(g, {KernelPath::kAuto, threads});
+    ASSERT_TRUE(session.ok());
+    const auto out = (*session)->Run({I32({8, 3}, ids)});
+    ASSERT_FALSE(out.ok());
+    EXPECT_NE(out.status().ToString().find("id 9 (sample 5, position 2)"), std::string::npos)
+        << out.status().ToString();
   }
 }
 

@@ -83,7 +83,7 @@ TEST_P(GemmTest, MatchesScalarOnManyShapes) {
   int variant = 0;
   for (int64_t m : {1, 2, 3, 7, 64, 65}) {
     for (int64_t n : {1, 5, 16, 17, 64, 100, 256}) {
-      for (int64_t k : {1, 3, 4, 31, 32, 33, 64, 100, 784, 1000}) {
+      for (int64_t k : {1, 3, 4, 9, 12, 15, 16, 17, 31, 32, 33, 64, 100, 784, 1000}) {
         ++variant;
         const int64_t lda = k + (variant % 3 == 0 ? 7 : 0);
         const int64_t ldb = k + (variant % 2 == 0 ? 3 : 0);

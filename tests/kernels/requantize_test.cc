@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -104,7 +105,7 @@ TEST_P(RequantizeTest, RandomMatchesDefinition) {
   const std::pair<int32_t, int32_t> ranges[] = {
       {-127, 127}, {0, 127}, {-128, 127}, {-5, 9}, {3, 3}};
   int variant = 0;
-  for (int64_t m : {1, 2, 5}) {
+  for (int64_t m : {1, 2, 5, 23}) {
     for (int64_t n : {1, 3, 4, 7, 8, 9, 15, 16, 17, 33, 100}) {
       for (bool per_channel : {false, true}) {
         for (const auto& [lo, hi] : ranges) {
@@ -237,6 +238,77 @@ TEST_P(RequantizeTest, EmptyShapesWriteNothing) {
   RequantizeRows(path(), 0, 1, &c, 1, &mult, &shift, false, -127, 127, &out, 1, nullptr);
   RequantizeRows(path(), 1, 0, &c, 0, &mult, &shift, false, -127, 127, &out, 0, nullptr);
   EXPECT_EQ(out, kSentinel);
+}
+
+// AddRequantize against arith.h's definition: every (a, b) pair of int8 values (-128
+// included), every length up to 70 for the tails, multipliers and shifts at the edges of
+// the domain, and writes exactly n bytes.
+TEST_P(RequantizeTest, AddMatchesDefinition) {
+  std::mt19937 rng(11);
+  std::vector<int8_t> a, b;
+  for (int x = -128; x < 128; ++x)
+    for (int y = -128; y < 128; ++y) {
+      a.push_back(static_cast<int8_t>(x));
+      b.push_back(static_cast<int8_t>(y));
+    }
+  const int64_t n = static_cast<int64_t>(a.size());
+  struct Params {
+    int32_t ma, mb, shift, lo, hi;
+  };
+  std::vector<Params> cases = {{kMultMax, kMultMax, 0, -128, 127},  {kMultMax, kMultMax, 62, -127, 127},
+                               {0, 0, 5, -127, 127},               {1, 1, 0, -127, 127},
+                               {1, 1, 1, -127, 127},               {kMultMax, 1 << 30, 31, 0, 127},
+                               {1 << 30, kMultMax, 38, -5, 9},     {12345, 678, 3, 3, 3}};
+  for (int i = 0; i < 24; ++i)
+    cases.push_back({static_cast<int32_t>(rng() & 0x7FFFFFFF), static_cast<int32_t>(rng() & 0x7FFFFFFF),
+                     static_cast<int32_t>(rng() % 63), -127, 127});
+  for (const Params& p : cases) {
+    std::vector<int8_t> want(static_cast<size_t>(n));
+    for (size_t i = 0; i < want.size(); ++i)
+      want[i] = static_cast<int8_t>(
+          Clamp(RoundShift(int64_t{a[i]} * p.ma + int64_t{b[i]} * p.mb, p.shift), p.lo, p.hi));
+    std::vector<int8_t> got(static_cast<size_t>(n) + 1, kSentinel);
+    AddRequantize(path(), n, a.data(), p.ma, b.data(), p.mb, p.shift, p.lo, p.hi, got.data());
+    EXPECT_EQ(got.back(), kSentinel);
+    got.pop_back();
+    ASSERT_EQ(got, want) << "ma=" << p.ma << " mb=" << p.mb << " shift=" << p.shift;
+    for (int64_t len = 0; len <= 70; ++len) {  // tails, at an odd offset
+      std::vector<int8_t> part(static_cast<size_t>(len) + 1, kSentinel);
+      AddRequantize(path(), len, a.data() + 1001, p.ma, b.data() + 1001, p.mb, p.shift, p.lo, p.hi,
+                    part.data());
+      ASSERT_EQ(part.back(), kSentinel) << "len=" << len;
+      for (int64_t i = 0; i < len; ++i)
+        ASSERT_EQ(part[static_cast<size_t>(i)], want[static_cast<size_t>(1001 + i)]) << "len=" << len;
+    }
+  }
+}
+
+// MaxPool2x2 against its definition: random planes (-128 included) of every size up to
+// 70×70 in steps that cover odd sizes and the 32-output chunks of the SIMD path, writing
+// exactly the output bytes.
+TEST_P(RequantizeTest, MaxPool2x2MatchesDefinition) {
+  std::mt19937 rng(12);
+  for (int64_t h = 2; h <= 70; h += 3)
+    for (int64_t w = 2; w <= 70; w += (w < 10 ? 1 : 7)) {
+      const int64_t planes = 1 + (h + w) % 3, oh = h / 2, ow = w / 2;
+      std::vector<int8_t> x(static_cast<size_t>(planes * h * w));
+      for (int8_t& v : x) v = static_cast<int8_t>(rng());
+      std::vector<int8_t> want(static_cast<size_t>(planes * oh * ow));
+      for (int64_t p = 0; p < planes; ++p)
+        for (int64_t i = 0; i < oh; ++i)
+          for (int64_t j = 0; j < ow; ++j) {
+            int m = -128;
+            for (int64_t di = 0; di < 2; ++di)
+              for (int64_t dj = 0; dj < 2; ++dj)
+                m = std::max<int>(m, x[static_cast<size_t>((p * h + 2 * i + di) * w + 2 * j + dj)]);
+            want[static_cast<size_t>((p * oh + i) * ow + j)] = static_cast<int8_t>(m);
+          }
+      std::vector<int8_t> got(want.size() + 1, kSentinel);
+      MaxPool2x2(path(), planes, h, w, x.data(), got.data());
+      EXPECT_EQ(got.back(), kSentinel);
+      got.pop_back();
+      ASSERT_EQ(got, want) << "h=" << h << " w=" << w;
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllPaths, RequantizeTest, ::testing::ValuesIn(AllPaths()), PathTestName);

@@ -89,6 +89,39 @@ int64_t Product(const Shape& shape, size_t begin, size_t end);
 int64_t WindowOutDim(int64_t in, int64_t kernel, int64_t stride, int64_t pad_begin, int64_t pad_end,
                      int64_t dilation);
 
+// ---- Division by a run-time constant ----
+
+// RoundDiv(a, b) (veil/arith.h) for one divisor b > 0 and many a (|a| < 2^61, b < 2^61),
+// without a hardware division per call. With den = 2b and u < 2^63 (below), the estimate
+// q = floor(u · inv / 2^64), inv = floor((2^64 − 1) / den), satisfies
+//   u/den − 0.75 < u · inv / 2^64 <= u/den
+// (the error is at most u · (1 + den) / (den · 2^64) <= 1.5 · u / 2^64 < 0.75), so q is
+// floor(u / den) or one less, and one branch-free correction makes it exact. Equal to
+// RoundDiv bit for bit (tests/graph/round_divider_test.cc checks it exhaustively on small
+// ranges and at random over the domain).
+class RoundDivider {
+  using Uint128 = __uint128_t;  // GCC and clang builtin; -Wpedantic-clean
+
+ public:
+  explicit RoundDivider(int64_t b)
+      : b_(b), den_(2 * static_cast<uint64_t>(b)), inv_(~uint64_t{0} / den_) {}
+
+  int64_t operator()(int64_t a) const {
+    const int64_t num = 2 * a + b_;  // RoundDiv(a, b) = floor(num / den)
+    // floor(num / den) = q(num) for num >= 0, and -1 - q(-num - 1) for num < 0, with
+    // q(u) = floor(u / den).
+    const uint64_t u = num >= 0 ? static_cast<uint64_t>(num) : ~static_cast<uint64_t>(num);
+    uint64_t q = static_cast<uint64_t>((static_cast<Uint128>(u) * inv_) >> 64);
+    q += static_cast<uint64_t>((q + 1) * den_ <= u);  // (q + 1) · den <= u + den < 2^64
+    return num >= 0 ? static_cast<int64_t>(q) : -1 - static_cast<int64_t>(q);
+  }
+
+ private:
+  int64_t b_;
+  uint64_t den_;
+  uint64_t inv_;
+};
+
 // ---- Scratch memory ----
 
 // Each per-call scratch buffer is bounded by about this (larger inputs are processed in

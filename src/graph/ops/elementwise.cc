@@ -132,13 +132,27 @@ void RunBroadcast(const OpContext& ctx, const Node& node, std::span<const Tensor
 
 Status RunAdd(const OpContext& ctx, const Node& node, const PreparedNode&,
               std::span<const Tensor* const> in, Tensor* out) {
-  const int64_t ma = ScalarParam(node, "multiplier_a");
-  const int64_t mb = ScalarParam(node, "multiplier_b");
-  const int shift = ScalarParam(node, "shift");
+  const int32_t ma = ScalarParam(node, "multiplier_a");
+  const int32_t mb = ScalarParam(node, "multiplier_b");
+  const int32_t shift = ScalarParam(node, "shift");
   const int32_t lo = ActMin(node), hi = ActMax(node);
-  // |a·Ma + b·Mb| < 2^39: exact in int64 and within RoundShift's domain.
-  RunBroadcast(ctx, node, in, out, [=](int64_t a, int64_t b) {
-    return Clamp(RoundShift(a * ma + b * mb, shift), lo, hi);
+  // Row by row (rows of |b| elements, as RunBroadcast) through the kernels' AddRequantize,
+  // which computes exactly Clamp(RoundShift(a·Ma + b·Mb, s), lo, hi).
+  const Tensor& a = *in[0];
+  const bool has_input_b = in.size() == 2;
+  const Tensor& b = has_input_b ? *in[1] : *node.FindParam("constant");
+  const int64_t batch = a.dim(0);
+  const int64_t row = has_input_b ? b.size() / batch : b.size();
+  const int64_t rows_per_sample = a.size() / batch / row;
+  const KernelPath path = ctx.path;
+  ParallelRows(ctx.pool, batch * rows_per_sample, row, [&](int64_t r0, int64_t r1) {
+    const int8_t* pa = a.i8().data();
+    const int8_t* pb = b.i8().data();
+    int8_t* py = out->i8().data();
+    for (int64_t r = r0; r < r1; ++r) {
+      const int8_t* br = pb + (has_input_b ? (r / rows_per_sample) * row : 0);
+      AddRequantize(path, row, pa + r * row, ma, br, mb, shift, lo, hi, py + r * row);
+    }
   });
   return Status::Ok();
 }

@@ -23,7 +23,7 @@ namespace {
 // else one task at a time with the pool handed to the kernels.
 void ForEachProduct(ThreadPool* pool, int64_t tasks, int64_t work_per_task,
                     const std::function<void(int64_t, ThreadPool*)>& fn) {
-  if (pool->threads() > 1 && tasks >= pool->threads()) {
+  if (pool != nullptr && pool->threads() > 1 && tasks >= pool->threads()) {
     ParallelRows(pool, tasks, work_per_task, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) fn(t, nullptr);
     });

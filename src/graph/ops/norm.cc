@@ -66,26 +66,41 @@ Status InferNorm(const Node&, std::span<const Shape> in, Shape* out) {
 // Normalises rows [r0, r1) of C elements. For LayerNorm the centred values are
 // d[c] = C·x[c] − Σx; for RmsNorm d[c] = x[c]. Parameters are taken by value: int8
 // stores may alias any memory, so references would be reloaded after every store.
+//
+// Same integers as the definition, computed faster: Σx and Σx² are int32 sums
+// (|Σx| <= 127·8192, Σx² <= 127²·8192), and V = Σ d² = C²·Σx² − C·(Σx)² for LayerNorm
+// (expand (C·x − S)² and use Σx = S), Σx² for RmsNorm; every RoundDiv by the row's
+// root goes through a RoundDivider.
 template <bool kLayerNorm>
 void NormRows(const int8_t* x, int64_t r0, int64_t r1, int64_t c, const int32_t* gamma,
               const int64_t* beta, int64_t eps, int shift, int32_t lo, int32_t hi, int8_t* y) {
+  const int64_t half = shift > 0 ? int64_t{1} << (shift - 1) : 0;  // RoundShift's rounding
   for (int64_t r = r0; r < r1; ++r) {
     const int8_t* xr = x + r * c;
-    int64_t sum = 0;
-    if constexpr (kLayerNorm)
-      for (int64_t i = 0; i < c; ++i) sum += xr[i];
-    const int64_t scale = kLayerNorm ? c : 1;
-    int64_t v = 0;
+    int32_t sum = 0, squares = 0;
     for (int64_t i = 0; i < c; ++i) {
-      const int64_t d = scale * xr[i] - sum;
-      v += d * d;
+      sum += xr[i];
+      squares += int32_t{xr[i]} * xr[i];
     }
+    const int64_t s = kLayerNorm ? sum : 0;
+    const int64_t scale = kLayerNorm ? c : 1;
+    const int64_t v = kLayerNorm ? c * c * int64_t{squares} - c * s * s : int64_t{squares};
     const int64_t root = ISqrt(RoundDiv(v, c) + eps);
+    int8_t* yr = y + r * c;
+    if (root == 0) {  // n = 0 for every element
+      for (int64_t i = 0; i < c; ++i) {
+        const int64_t b = beta ? beta[i] : 0;
+        yr[i] = static_cast<int8_t>(Clamp((b + half) >> shift, lo, hi));
+      }
+      continue;
+    }
+    const RoundDivider divide(root);
     for (int64_t i = 0; i < c; ++i) {
-      const int64_t d = scale * xr[i] - sum;
-      const int64_t n = root == 0 ? 0 : RoundDiv(d * (int64_t{1} << kFractionBits), root);
+      const int64_t d = scale * xr[i] - s;
+      const int64_t n = divide(d * (int64_t{1} << kFractionBits));
       const int64_t b = beta ? beta[i] : 0;  // RmsNorm: beta absent or all zero
-      y[r * c + i] = static_cast<int8_t>(Clamp(RoundShift(n * gamma[i] + b, shift), lo, hi));
+      // RoundShift(v, s) = (v + 2^(s-1)) >> s, an arithmetic (flooring) shift.
+      yr[i] = static_cast<int8_t>(Clamp((n * gamma[i] + b + half) >> shift, lo, hi));
     }
   }
 }

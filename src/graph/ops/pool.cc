@@ -151,6 +151,15 @@ void PoolPlanes(const int8_t* x, int64_t p0, int64_t p1, const PlaneGeometry& ge
 template <bool kMax>
 void Pool2d(const OpContext& ctx, const PoolGeometry& g, bool count_include_pad, const Tensor& x,
             Tensor* out) {
+  if (kMax && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.pt == 0 && g.pl == 0 &&
+      g.pb == 0 && g.pr == 0) {  // oh = floor(h / 2), ow = floor(w / 2): the kernels' 2×2 pool
+    const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
+    ParallelRows(ctx.pool, x.dim(0) * g.c, in_plane, [&](int64_t p0, int64_t p1) {
+      MaxPool2x2(ctx.path, p1 - p0, g.h, g.w, x.i8().data() + p0 * in_plane,
+                 out->i8().data() + p0 * out_plane);
+    });
+    return;
+  }
   const WindowBounds rows = AxisWindows(g.h, g.oh, g.kh, g.sh, g.pt);
   const WindowBounds cols = AxisWindows(g.w, g.ow, g.kw, g.sw, g.pl);
   PlaneGeometry plane{g.h,
