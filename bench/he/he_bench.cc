@@ -4,7 +4,17 @@
 // every named parameter set (--budgets_only prints just that).
 //
 //   veil_bench_he --benchmark_filter='N8192'
+//
+// Encrypted Linear layers (veil/he/linear.h) with t = kLinearPlainModulus (30 bits):
+// BFV/<set>/Linear<out>x<in> times one Evaluate of a fully packed ciphertext (the layer's
+// batch capacity of vectors; "per_vector" = time / capacity). --budgets_only also prints
+// the noise budgets with the 30-bit t and after each layer.
+//
+//   veil_bench_he --benchmark_filter='Linear'
 #include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <tuple>
 
 #include <cstdio>
 #include <cstring>
@@ -15,6 +25,7 @@
 
 #include "veil/he/bfv.h"
 #include "veil/he/context.h"
+#include "veil/he/linear.h"
 
 namespace veil::he {
 namespace {
@@ -207,6 +218,152 @@ void PrintBudgets() {
   std::fflush(stdout);
 }
 
+
+// --- Encrypted Linear layers ---------------------------------------------------------
+
+struct LinearSetup {
+  std::shared_ptr<const Context> ctx;
+  std::unique_ptr<KeyGenerator> gen;
+  std::unique_ptr<Encryptor> sk_enc;
+  std::unique_ptr<Decryptor> dec;
+  std::unique_ptr<Evaluator> eval;
+  std::unique_ptr<BatchEncoder> encoder;
+  std::unique_ptr<EncryptedLinearLayer> layer;
+  GaloisKeys gk;
+  std::vector<Ciphertext> inputs;
+  double create_ms = 0, keygen_ms = 0;
+};
+
+std::shared_ptr<const Context> LinearContext(ParamSet set) {
+  static std::map<ParamSet, std::shared_ptr<const Context>> cache;
+  auto& c = cache[set];
+  if (!c) c = Must(Context::Create(Must(StandardParameters(set, kLinearPlainModulus))));
+  return c;
+}
+
+double MsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// One cached setup at a time (Galois keys and diagonals of a 1024x1024 layer at N = 8192
+// take ~0.4 GB).
+LinearSetup& GetLinear(ParamSet set, size_t out, size_t in) {
+  static std::unique_ptr<LinearSetup> current;
+  static std::tuple<ParamSet, size_t, size_t> key{};
+  if (current && key == std::make_tuple(set, out, in)) return *current;
+  current.reset();
+  key = std::make_tuple(set, out, in);
+  auto s = std::make_unique<LinearSetup>();
+  s->ctx = LinearContext(set);
+  s->gen = std::make_unique<KeyGenerator>(Must(KeyGenerator::Create(s->ctx)));
+  s->sk_enc = std::make_unique<Encryptor>(Must(Encryptor::Create(s->ctx, s->gen->secret_key())));
+  s->dec = std::make_unique<Decryptor>(Must(Decryptor::Create(s->ctx, s->gen->secret_key())));
+  s->eval = std::make_unique<Evaluator>(Must(Evaluator::Create(s->ctx)));
+  s->encoder = std::make_unique<BatchEncoder>(Must(BatchEncoder::Create(s->ctx)));
+  std::mt19937_64 rng(7);  // benchmark data only
+  std::vector<int8_t> w(out * in);
+  for (auto& x : w) x = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+  std::vector<int32_t> bias(out);
+  for (auto& b : bias) b = static_cast<int32_t>(rng() % 20001) - 10000;
+  auto t0 = std::chrono::steady_clock::now();
+  s->layer = std::make_unique<EncryptedLinearLayer>(
+      Must(EncryptedLinearLayer::Create(s->ctx, out, in, w, bias)));
+  s->create_ms = MsSince(t0);
+  t0 = std::chrono::steady_clock::now();
+  s->gk = Must(s->gen->CreateGaloisKeysForSteps(s->layer->RequiredGaloisSteps(), false));
+  s->keygen_ms = MsSince(t0);
+  std::vector<std::vector<int8_t>> xs(s->layer->batch_capacity(), std::vector<int8_t>(in));
+  for (auto& x : xs) {
+    for (auto& v : x) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+  }
+  for (const Plaintext& p : Must(s->layer->EncodeInputs(*s->encoder, xs))) {
+    s->inputs.push_back(Must(s->sk_enc->EncryptSymmetric(p)));
+  }
+  current = std::move(s);
+  return *current;
+}
+
+void BM_Linear(benchmark::State& st) {
+  const ParamSet set = SetOf(st);
+  const size_t out = static_cast<size_t>(st.range(1)), in = static_cast<size_t>(st.range(2));
+  LinearSetup& s = GetLinear(set, out, in);
+  Ciphertext r;
+  for (auto _ : st) r = Must(s.layer->Evaluate(*s.eval, s.inputs, s.gk));
+  const double cap = static_cast<double>(s.layer->batch_capacity());
+  st.counters["batch"] = cap;
+  st.counters["rotations"] = static_cast<double>(s.layer->rotations_per_evaluation());
+  st.counters["products"] = static_cast<double>(s.layer->plain_products());
+  st.counters["galois_keys"] = static_cast<double>(s.gk.keys.size());
+  st.counters["create_ms"] = s.create_ms;
+  st.counters["keygen_ms"] = s.keygen_ms;
+  st.counters["budget_left"] = Must(s.dec->InvariantNoiseBudget(r));
+  // Seconds of wall time per packed vector (printed with an SI prefix: 98m = 98 ms).
+  st.counters["s_per_vector"] = benchmark::Counter(
+      cap, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+void RegisterLinear() {
+  const struct {
+    ParamSet set;
+    int64_t out, in;
+  } cases[] = {{ParamSet::kN8192, 1024, 1024},
+               {ParamSet::kN8192, 256, 784},
+               {ParamSet::kN16384, 256, 784}};
+  for (const auto& c : cases) {
+    benchmark::RegisterBenchmark((std::string("BFV/") + ParamSetName(c.set) + "/Linear" +
+                                  std::to_string(c.out) + "x" + std::to_string(c.in)).c_str(),
+                                 BM_Linear)
+        ->Args({static_cast<int64_t>(c.set), c.out, c.in})
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  }
+}
+
+void PrintLinearBudgets() {
+  std::printf("# invariant noise budget (bits), t = %llu (kLinearPlainModulus)\n",
+              static_cast<unsigned long long>(kLinearPlainModulus));
+  std::printf("%-8s %10s %10s %12s %12s\n", "set", "fresh_pk", "fresh_sk", "after_ctxpt",
+              "after_ctxct");
+  for (ParamSet set : {ParamSet::kN4096, ParamSet::kN8192, ParamSet::kN16384, ParamSet::kN32768}) {
+    auto ctx = LinearContext(set);
+    KeyGenerator gen = Must(KeyGenerator::Create(ctx));
+    Encryptor pk_enc = Must(Encryptor::Create(ctx, Must(gen.CreatePublicKey())));
+    Encryptor sk_enc = Must(Encryptor::Create(ctx, gen.secret_key()));
+    Decryptor dec = Must(Decryptor::Create(ctx, gen.secret_key()));
+    Evaluator eval = Must(Evaluator::Create(ctx));
+    BatchEncoder enc = Must(BatchEncoder::Create(ctx));
+    const RelinKeys rk = Must(gen.CreateRelinKeys());
+    std::mt19937_64 rng(3);  // benchmark data only
+    std::vector<uint64_t> v(ctx->n());
+    for (auto& x : v) x = rng() % kLinearPlainModulus;
+    const Plaintext p = Must(enc.Encode(v));
+    const Ciphertext a = Must(pk_enc.Encrypt(p));
+    Ciphertext c = a;
+    MustOk(eval.MultiplyPlainInPlace(c, Must(eval.TransformPlain(p))));
+    const int ctct = Must(dec.InvariantNoiseBudget(Must(eval.MultiplyRelin(a, a, rk))));
+    std::printf("%-8s %10d %10d %12d %12d\n", ParamSetName(set), Must(dec.InvariantNoiseBudget(a)),
+                Must(dec.InvariantNoiseBudget(Must(sk_enc.EncryptSymmetric(p)))),
+                Must(dec.InvariantNoiseBudget(c)), ctct);
+  }
+  std::printf("# budget after one encrypted Linear layer (seeded sk input, full batch)\n");
+  const struct {
+    ParamSet set;
+    size_t out, in;
+  } cases[] = {{ParamSet::kN8192, 1024, 1024}, {ParamSet::kN8192, 256, 784},
+               {ParamSet::kN8192, 128, 256},   {ParamSet::kN8192, 10, 128},
+               {ParamSet::kN16384, 256, 784}};
+  for (const auto& c : cases) {
+    LinearSetup& s = GetLinear(c.set, c.out, c.in);
+    const Ciphertext r = Must(s.layer->Evaluate(*s.eval, s.inputs, s.gk));
+    std::printf("%-8s Linear %zux%zu: budget %d, batch %zu, %zu products, %zu rotations, "
+                "%zu Galois keys, create %.0f ms, keygen %.0f ms\n",
+                ParamSetName(c.set), c.out, c.in, Must(s.dec->InvariantNoiseBudget(r)),
+                s.layer->batch_capacity(), s.layer->plain_products(),
+                s.layer->rotations_per_evaluation(), s.gk.keys.size(), s.create_ms, s.keygen_ms);
+  }
+  std::fflush(stdout);
+}
+
 }  // namespace
 }  // namespace veil::he
 
@@ -214,8 +371,12 @@ int main(int argc, char** argv) {
   bool budgets_only = false;
   for (int i = 1; i < argc; ++i) budgets_only |= std::strcmp(argv[i], "--budgets_only") == 0;
   veil::he::PrintBudgets();
-  if (budgets_only) return 0;
+  if (budgets_only) {
+    veil::he::PrintLinearBudgets();
+    return 0;
+  }
   veil::he::Register();
+  veil::he::RegisterLinear();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

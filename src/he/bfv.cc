@@ -867,6 +867,121 @@ Status Evaluator::RotateRowsInPlace(Ciphertext& a, int steps, const GaloisKeys& 
   return Status::Ok();
 }
 
+Result<std::vector<Ciphertext>> Evaluator::RotateRowsHoisted(const Ciphertext& a,
+                                                             const std::vector<int>& steps,
+                                                             const GaloisKeys& gk) const {
+  VEIL_RETURN_IF_ERROR(CheckCiphertext(a, 2, 2));
+  if (gk.params_id != ctx_->params_id()) return MismatchedParams("Galois keys");
+  const Context& c = *ctx_;
+  const size_t n = c.n(), L = c.data_limbs(), K = c.key_limbs();
+  std::vector<uint32_t> elts;
+  for (int step : steps) {
+    VEIL_ASSIGN_OR_RETURN(uint32_t e, GaloisEltForRowRotation(n, step));
+    if (e != 1) {
+      auto it = gk.keys.find(e);
+      if (it == gk.keys.end()) {
+        return Status::NotFound("no Galois key for a hoisted row rotation by " +
+                                std::to_string(step));
+      }
+      VEIL_RETURN_IF_ERROR(CheckKSwitchKey(it->second));
+    }
+    elts.push_back(e);
+  }
+  // Digits d_i = [c1]_{q_i} (integers in [0, q_i)) in NTT form over every key prime j:
+  // digits[(i * K + j) * n ...]. An automorphism sigma commutes with the NTT up to a
+  // permutation of the evaluation points, and sigma(d_i) is still a digit of sigma(c1)
+  // (sigma(d_i) = sigma(c1) mod q_i, |sigma(d_i)| < q_i), so key switching sigma(c1) can
+  // reuse these NTTs.
+  std::vector<uint64_t> digits(L * K * n);
+  const RnsPoly& c1 = a.polys[1];
+  for (size_t i = 0; i < L; ++i) {
+    const uint64_t* di = c1.limb(i);
+    for (size_t j = 0; j < K; ++j) {
+      uint64_t* out = digits.data() + (i * K + j) * n;
+      if (i == j) {
+        std::copy(di, di + n, out);
+      } else {
+        for (size_t k = 0; k < n; ++k) out[k] = BarrettReduce64(di[k], c.key_moduli()[j]);
+      }
+      c.key_ntt()[j].Forward(out);
+    }
+  }
+  const int log_n = c.log_n();
+  const uint64_t two_n_mask = 2 * static_cast<uint64_t>(n) - 1;
+  const uint64_t p = c.key_moduli()[L].value();
+  const uint64_t half_p = p >> 1;
+  std::vector<Ciphertext> out;
+  out.reserve(elts.size());
+  std::vector<uint32_t> perm(n);
+  std::vector<u128> s0(n), s1(n);
+  for (uint32_t elt : elts) {
+    if (elt == 1) {
+      Ciphertext copy = a;
+      copy.seed.reset();
+      out.push_back(std::move(copy));
+      continue;
+    }
+    const KSwitchKey& key = gk.keys.at(elt);
+    // NTT slot k holds x(psi^(2 rev(k) + 1)); sigma(x) there is x(psi^(elt (2 rev(k) + 1))).
+    for (size_t k = 0; k < n; ++k) {
+      const uint64_t e = (static_cast<uint64_t>(elt) * (2 * ReverseBits(static_cast<uint32_t>(k), log_n) + 1)) & two_n_mask;
+      perm[k] = ReverseBits(static_cast<uint32_t>((e - 1) >> 1), log_n);
+    }
+    RnsPoly acc0(n, K), acc1(n, K);
+    for (size_t j = 0; j < K; ++j) {
+      const Modulus& m = c.key_moduli()[j];
+      std::fill(s0.begin(), s0.end(), 0);
+      std::fill(s1.begin(), s1.end(), 0);
+      for (size_t i = 0; i < L; ++i) {
+        const uint64_t* d = digits.data() + (i * K + j) * n;
+        const uint64_t* kb = key.b[i].limb(j);
+        const uint64_t* ka = key.a[i].limb(j);
+        for (size_t k = 0; k < n; ++k) {
+          const uint64_t x = d[perm[k]];
+          s0[k] += static_cast<u128>(x) * kb[k];
+          s1[k] += static_cast<u128>(x) * ka[k];
+        }
+      }
+      uint64_t* o0 = acc0.limb(j);
+      uint64_t* o1 = acc1.limb(j);
+      for (size_t k = 0; k < n; ++k) {
+        o0[k] = BarrettReduce128(s0[k], m);
+        o1[k] = BarrettReduce128(s1[k], m);
+      }
+      c.key_ntt()[j].Inverse(o0);
+      c.key_ntt()[j].Inverse(o1);
+    }
+    Ciphertext r;
+    r.params_id = a.params_id;
+    r.polys.resize(2);
+    PolyAutomorphism(a.polys[0], elt, r.polys[0], DataMod(c));
+    r.polys[1] = RnsPoly(n, L);
+    const uint64_t* sp0 = acc0.limb(L);
+    const uint64_t* sp1 = acc1.limb(L);
+    for (size_t i = 0; i < L; ++i) {
+      const Modulus& m = c.data_moduli()[i];
+      const uint64_t p_mod = c.p_mod_q()[i];
+      uint64_t* r0 = r.polys[0].limb(i);
+      uint64_t* r1 = r.polys[1].limb(i);
+      const uint64_t* a0 = acc0.limb(i);
+      const uint64_t* a1 = acc1.limb(i);
+      for (size_t k = 0; k < n; ++k) {
+        // (acc - centred [acc]_P) * P^-1, as in KeySwitch.
+        const uint64_t v0 = BarrettReduce64(sp0[k], m);
+        const uint64_t n0 = uint64_t{0} - static_cast<uint64_t>(sp0[k] > half_p);
+        const uint64_t u0 = MulShoup(SubMod(a0[k], SubMod(v0, p_mod & n0, m), m),
+                                     c.p_inv_mod_q()[i], m);
+        const uint64_t v1 = BarrettReduce64(sp1[k], m);
+        const uint64_t n1 = uint64_t{0} - static_cast<uint64_t>(sp1[k] > half_p);
+        r1[k] = MulShoup(SubMod(a1[k], SubMod(v1, p_mod & n1, m), m), c.p_inv_mod_q()[i], m);
+        r0[k] = AddMod(r0[k], u0, m);
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 Status Evaluator::RotateColumnsInPlace(Ciphertext& a, const GaloisKeys& gk) const {
   return ApplyGaloisInPlace(a, GaloisEltForColumnSwap(ctx_->n()), gk);
 }

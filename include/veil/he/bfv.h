@@ -183,6 +183,13 @@ class Evaluator {
   // if present, otherwise composes power-of-two steps.
   Status RotateRowsInPlace(Ciphertext& a, int steps, const GaloisKeys& gk) const;
   Status RotateColumnsInPlace(Ciphertext& a, const GaloisKeys& gk) const;
+  // Hoisted rotations: rot_{steps[i]}(a) for every i, sharing one RNS digit decomposition
+  // (and its NTTs) of a's second polynomial across all rotations. Each step needs its exact
+  // key in gk (no power-of-two composition); step 0 returns a copy. Decrypts like
+  // RotateRowsInPlace (the digits are permuted, not recomputed, so the ciphertexts differ).
+  Result<std::vector<Ciphertext>> RotateRowsHoisted(const Ciphertext& a,
+                                                    const std::vector<int>& steps,
+                                                    const GaloisKeys& gk) const;
 
  private:
   Status CheckCiphertext(const Ciphertext& c, size_t min_size, size_t max_size) const;

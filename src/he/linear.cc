@@ -1,0 +1,324 @@
+// Encrypted int8 Linear layers: diagonal method with baby-step/giant-step rotations.
+//
+// With d diagonals of length len (see LinearLayout), block-local slot i of the product
+// before folding is
+//   z[i] = sum_{j<d} diag_j[i] * x_ext[i + j],
+//   diag_j[i] = W[i mod out_pad][(i + j) mod chunk_in],  x_ext[s] = x[s mod chunk_in].
+// Writing j = g*B + b:  z = sum_g rot_{gB}( sum_b rot_{-gB}(diag_j) * rot_b(x) ), so only
+// B - 1 baby rotations of the input (hoisted: one shared digit decomposition) and G - 1
+// giant rotations of partial sums are needed.
+// When out_pad < chunk_in, z holds chunk_in / out_pad partial sums of each output, summed
+// by log2(chunk_in / out_pad) rotate-and-add folds. The baby-step products are accumulated
+// in the NTT domain (128-bit lazy sums, one reduction per giant step), so each giant step
+// costs one inverse NTT per polynomial.
+#include "veil/he/linear.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "veil/he/modarith.h"
+#include "veil/he/rns.h"
+
+namespace veil::he {
+namespace {
+
+size_t NextPow2(size_t v) {
+  size_t p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+size_t StrideFor(size_t out_pad, size_t chunk_in) {
+  const size_t d = std::min(out_pad, chunk_in), len = std::max(out_pad, chunk_in);
+  return len + d - 1;
+}
+
+}  // namespace
+
+Result<EncryptedLinearLayer> EncryptedLinearLayer::Create(std::shared_ptr<const Context> context,
+                                                          size_t out_features, size_t in_features,
+                                                          std::span<const int8_t> weight,
+                                                          std::span<const int32_t> bias) {
+  if (!context) return Status::InvalidArgument("EncryptedLinearLayer: null context");
+  if (!context->batching_enabled()) {
+    return Status::InvalidArgument(
+        "EncryptedLinearLayer: the plain modulus does not support batching (needs t prime, "
+        "t = 1 mod 2N)");
+  }
+  if (out_features == 0 || in_features == 0) {
+    return Status::InvalidArgument("EncryptedLinearLayer: empty weight matrix");
+  }
+  if (weight.size() != out_features * in_features || bias.size() != out_features) {
+    return Status::InvalidArgument(
+        "EncryptedLinearLayer: weight must be [" + std::to_string(out_features) + ", " +
+        std::to_string(in_features) + "] and bias [" + std::to_string(out_features) + "], got " +
+        std::to_string(weight.size()) + " and " + std::to_string(bias.size()) + " elements");
+  }
+  const uint64_t t = context->plain_modulus().value();
+  int64_t max_acc = 0;
+  for (size_t n = 0; n < out_features; ++n) {
+    int64_t s = std::llabs(static_cast<int64_t>(bias[n]));
+    for (size_t k = 0; k < in_features; ++k) {
+      s += 128 * std::llabs(static_cast<int64_t>(weight[n * in_features + k]));
+    }
+    max_acc = std::max(max_acc, s);
+  }
+  if (static_cast<uint64_t>(max_acc) > (t - 1) / 2) {
+    return Status::InvalidArgument(
+        "EncryptedLinearLayer: worst-case |accumulator| " + std::to_string(max_acc) +
+        " does not fit the plain modulus t = " + std::to_string(t) +
+        " (needs |acc| <= (t-1)/2; use a larger t such as kLinearPlainModulus)");
+  }
+
+  const size_t n = context->n(), row = n / 2;
+  LinearLayout lay;
+  lay.in_features = in_features;
+  lay.out_features = out_features;
+  lay.out_pad = NextPow2(out_features);
+  lay.chunk_in = NextPow2(in_features);
+  while (lay.chunk_in > 1 && StrideFor(lay.out_pad, lay.chunk_in) > row) lay.chunk_in >>= 1;
+  if (StrideFor(lay.out_pad, lay.chunk_in) > row) {
+    return Status::Unsupported("EncryptedLinearLayer: " + std::to_string(out_features) +
+                                 " outputs do not fit a row of " + std::to_string(row) +
+                                 " slots (output splitting is not implemented)");
+  }
+  lay.chunks = (in_features + lay.chunk_in - 1) / lay.chunk_in;
+  lay.diagonals = std::min(lay.out_pad, lay.chunk_in);
+  lay.len = std::max(lay.out_pad, lay.chunk_in);
+  lay.stride = lay.len + lay.diagonals - 1;
+  int log_d = 0;
+  while ((size_t{1} << log_d) < lay.diagonals) ++log_d;
+  lay.baby = size_t{1} << ((log_d + 1) / 2);
+  lay.giant = lay.diagonals / lay.baby;
+  lay.blocks_per_row = row / lay.stride;
+  lay.capacity = 2 * lay.blocks_per_row;
+
+  EncryptedLinearLayer layer;
+  layer.ctx_ = context;
+  layer.layout_ = lay;
+  layer.max_abs_acc_ = max_acc;
+  VEIL_ASSIGN_OR_RETURN(BatchEncoder encoder, BatchEncoder::Create(context));
+  VEIL_ASSIGN_OR_RETURN(Evaluator evaluator, Evaluator::Create(context));
+
+  const size_t total = lay.chunks * lay.giant * lay.baby;
+  layer.diag_.resize(total);
+  layer.present_.assign(total, 0);
+  std::vector<int64_t> slots(n);
+  for (size_t c = 0; c < lay.chunks; ++c) {
+    for (size_t g = 0; g < lay.giant; ++g) {
+      for (size_t b = 0; b < lay.baby; ++b) {
+        const size_t j = g * lay.baby + b;
+        std::fill(slots.begin(), slots.end(), 0);
+        bool nonzero = false;
+        for (size_t blk = 0; blk < lay.capacity; ++blk) {
+          const size_t o = (blk / lay.blocks_per_row) * row + (blk % lay.blocks_per_row) * lay.stride;
+          for (size_t i = 0; i < lay.len; ++i) {
+            const size_t r = i % lay.out_pad;
+            const size_t col = c * lay.chunk_in + (i + j) % lay.chunk_in;
+            if (r >= out_features || col >= in_features) continue;
+            const int8_t w = weight[r * in_features + col];
+            slots[o + g * lay.baby + i] = w;
+            nonzero = nonzero || w != 0;
+          }
+        }
+        if (!nonzero) continue;
+        const size_t idx = (c * lay.giant + g) * lay.baby + b;
+        VEIL_ASSIGN_OR_RETURN(Plaintext p, encoder.EncodeSigned(slots));
+        VEIL_ASSIGN_OR_RETURN(layer.diag_[idx], evaluator.TransformPlain(p));
+        layer.present_[idx] = 1;
+        ++layer.products_;
+      }
+    }
+  }
+  std::fill(slots.begin(), slots.end(), 0);
+  for (size_t blk = 0; blk < lay.capacity; ++blk) {
+    const size_t o = (blk / lay.blocks_per_row) * row + (blk % lay.blocks_per_row) * lay.stride;
+    for (size_t r = 0; r < out_features; ++r) slots[o + r] = bias[r];
+  }
+  VEIL_ASSIGN_OR_RETURN(layer.bias_, encoder.EncodeSigned(slots));
+  return layer;
+}
+
+std::vector<int> EncryptedLinearLayer::FoldSteps() const {
+  std::vector<int> steps;
+  for (size_t s = layout_.len / 2; s >= layout_.out_pad && layout_.len > layout_.out_pad; s /= 2) {
+    steps.push_back(static_cast<int>(s));
+  }
+  return steps;
+}
+
+std::vector<int> EncryptedLinearLayer::RequiredGaloisSteps() const {
+  std::vector<int> steps;
+  for (size_t b = 1; b < layout_.baby; ++b) steps.push_back(static_cast<int>(b));
+  for (size_t g = 1; g < layout_.giant; ++g) steps.push_back(static_cast<int>(g * layout_.baby));
+  for (int s : FoldSteps()) steps.push_back(s);
+  std::sort(steps.begin(), steps.end());
+  steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+  return steps;
+}
+
+size_t EncryptedLinearLayer::rotations_per_evaluation() const {
+  return layout_.chunks * (layout_.baby - 1) + (layout_.giant - 1) + FoldSteps().size();
+}
+
+Result<std::vector<Plaintext>> EncryptedLinearLayer::EncodeInputs(
+    const BatchEncoder& encoder, const std::vector<std::vector<int8_t>>& xs) const {
+  if (xs.empty() || xs.size() > layout_.capacity) {
+    return Status::InvalidArgument("EncryptedLinearLayer: batch of " + std::to_string(xs.size()) +
+                                   " vectors; this layer packs 1.." +
+                                   std::to_string(layout_.capacity) + " per ciphertext");
+  }
+  for (const auto& x : xs) {
+    if (x.size() != layout_.in_features) {
+      return Status::InvalidArgument("EncryptedLinearLayer: input of " + std::to_string(x.size()) +
+                                     " values, expected " + std::to_string(layout_.in_features));
+    }
+  }
+  const size_t row = ctx_->n() / 2;
+  std::vector<Plaintext> out;
+  std::vector<int64_t> slots(ctx_->n());
+  for (size_t c = 0; c < layout_.chunks; ++c) {
+    std::fill(slots.begin(), slots.end(), 0);
+    for (size_t v = 0; v < xs.size(); ++v) {
+      const size_t o = (v / layout_.blocks_per_row) * row + (v % layout_.blocks_per_row) * layout_.stride;
+      for (size_t s = 0; s < layout_.stride; ++s) {
+        const size_t k = c * layout_.chunk_in + s % layout_.chunk_in;
+        if (k < layout_.in_features) slots[o + s] = xs[v][k];
+      }
+    }
+    VEIL_ASSIGN_OR_RETURN(Plaintext p, encoder.EncodeSigned(slots));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Result<std::vector<std::vector<int64_t>>> EncryptedLinearLayer::DecodeOutputs(
+    const BatchEncoder& encoder, const Plaintext& plain, size_t batch) const {
+  if (batch == 0 || batch > layout_.capacity) {
+    return Status::InvalidArgument("EncryptedLinearLayer: batch " + std::to_string(batch) +
+                                   " out of range 1.." + std::to_string(layout_.capacity));
+  }
+  VEIL_ASSIGN_OR_RETURN(std::vector<int64_t> slots, encoder.DecodeSigned(plain));
+  const size_t row = ctx_->n() / 2;
+  std::vector<std::vector<int64_t>> out(batch);
+  for (size_t v = 0; v < batch; ++v) {
+    const size_t o = (v / layout_.blocks_per_row) * row + (v % layout_.blocks_per_row) * layout_.stride;
+    out[v].assign(slots.begin() + static_cast<std::ptrdiff_t>(o),
+                  slots.begin() + static_cast<std::ptrdiff_t>(o + layout_.out_features));
+  }
+  return out;
+}
+
+Result<Ciphertext> EncryptedLinearLayer::Evaluate(const Evaluator& evaluator,
+                                                  const std::vector<Ciphertext>& inputs,
+                                                  const GaloisKeys& gk) const {
+  if (inputs.size() != layout_.chunks) {
+    return Status::InvalidArgument("EncryptedLinearLayer: expected " +
+                                   std::to_string(layout_.chunks) + " input ciphertexts, got " +
+                                   std::to_string(inputs.size()));
+  }
+  const size_t n = ctx_->n(), L = ctx_->data_limbs();
+  const std::span<const NttTables> ntt = std::span<const NttTables>(ctx_->key_ntt()).first(L);
+  const std::vector<Modulus>& mod = ctx_->data_moduli();
+  for (const Ciphertext& in : inputs) {
+    VEIL_RETURN_IF_ERROR(ValidateCiphertext(*ctx_, in));
+    if (in.size() != 2) {
+      return Status::InvalidArgument("EncryptedLinearLayer: inputs must be size-2 ciphertexts");
+    }
+  }
+  const size_t B = layout_.baby, G = layout_.giant;
+  // Baby steps: rot_b(x_c) in NTT form, [c * B + b] -> (c0, c1).
+  std::vector<RnsPoly> baby(2 * layout_.chunks * B);
+  for (size_t c = 0; c < layout_.chunks; ++c) {
+    std::vector<int> steps;
+    for (size_t b = 0; b < B; ++b) {
+      bool used = false;
+      for (size_t g = 0; g < G; ++g) used = used || present_[(c * G + g) * B + b] != 0;
+      if (used) steps.push_back(static_cast<int>(b));
+    }
+    // All baby steps of one input share a single digit decomposition (hoisting).
+    VEIL_ASSIGN_OR_RETURN(std::vector<Ciphertext> rotated,
+                          evaluator.RotateRowsHoisted(inputs[c], steps, gk));
+    for (size_t r = 0; r < steps.size(); ++r) {
+      const size_t b = static_cast<size_t>(steps[r]);
+      for (size_t k = 0; k < 2; ++k) {
+        RnsPoly& p = baby[2 * (c * B + b) + k];
+        p = std::move(rotated[r].polys[k]);
+        PolyToNtt(p, ntt);
+      }
+    }
+  }
+  std::vector<u128> acc0(n), acc1(n);
+  std::optional<Ciphertext> total;
+  for (size_t g = 0; g < G; ++g) {
+    bool any = false;
+    for (size_t c = 0; c < layout_.chunks && !any; ++c) {
+      for (size_t b = 0; b < B; ++b) any = any || present_[(c * G + g) * B + b] != 0;
+    }
+    if (!any) continue;
+    RnsPoly r0(n, L, true), r1(n, L, true);
+    for (size_t l = 0; l < L; ++l) {
+      // Each product is < q^2; reduce the 128-bit sums before they could overflow.
+      const int room = 127 - 2 * mod[l].bit_count();
+      const size_t max_terms = room >= 20 ? (size_t{1} << 20) : (size_t{1} << std::max(room, 0));
+      size_t terms = 0;
+      std::fill(acc0.begin(), acc0.end(), 0);
+      std::fill(acc1.begin(), acc1.end(), 0);
+      for (size_t c = 0; c < layout_.chunks; ++c) {
+        for (size_t b = 0; b < B; ++b) {
+          const size_t idx = (c * G + g) * B + b;
+          if (present_[idx] == 0) continue;
+          if (terms == max_terms) {
+            for (size_t i = 0; i < n; ++i) {
+              acc0[i] = BarrettReduce128(acc0[i], mod[l]);
+              acc1[i] = BarrettReduce128(acc1[i], mod[l]);
+            }
+            terms = 1;
+          }
+          ++terms;
+          const uint64_t* pt = diag_[idx].poly.limb(l);
+          const uint64_t* x0 = baby[2 * (c * B + b)].limb(l);
+          const uint64_t* x1 = baby[2 * (c * B + b) + 1].limb(l);
+          for (size_t i = 0; i < n; ++i) {
+            acc0[i] += static_cast<u128>(pt[i]) * x0[i];
+            acc1[i] += static_cast<u128>(pt[i]) * x1[i];
+          }
+        }
+      }
+      uint64_t* o0 = r0.limb(l);
+      uint64_t* o1 = r1.limb(l);
+      for (size_t i = 0; i < n; ++i) {
+        o0[i] = BarrettReduce128(acc0[i], mod[l]);
+        o1[i] = BarrettReduce128(acc1[i], mod[l]);
+      }
+    }
+    PolyFromNtt(r0, ntt);
+    PolyFromNtt(r1, ntt);
+    Ciphertext part;
+    part.params_id = ctx_->params_id();
+    part.polys.push_back(std::move(r0));
+    part.polys.push_back(std::move(r1));
+    if (g != 0) VEIL_RETURN_IF_ERROR(evaluator.RotateRowsInPlace(part, static_cast<int>(g * B), gk));
+    if (!total) {
+      total = std::move(part);
+    } else {
+      VEIL_RETURN_IF_ERROR(evaluator.AddInPlace(*total, part));
+    }
+  }
+  if (!total) {
+    // All-zero weights: the product is an encryption of zero; reuse the input's shape.
+    total = inputs[0];
+    VEIL_RETURN_IF_ERROR(evaluator.SubInPlace(*total, inputs[0]));
+  }
+  for (int s : FoldSteps()) {
+    Ciphertext r = *total;
+    VEIL_RETURN_IF_ERROR(evaluator.RotateRowsInPlace(r, s, gk));
+    VEIL_RETURN_IF_ERROR(evaluator.AddInPlace(*total, r));
+  }
+  VEIL_RETURN_IF_ERROR(evaluator.AddPlainInPlace(*total, bias_));
+  return std::move(*total);
+}
+
+}  // namespace veil::he
