@@ -107,6 +107,29 @@ Status ParseImageRange(const std::string& spec, int64_t* first, int64_t* count) 
   return Status::Ok();
 }
 
+Tensor BatchRows(const Tensor& t, int64_t first, int64_t count) {
+  Shape shape = t.shape();
+  shape[0] = count;
+  Tensor part(t.dtype(), shape);
+  const size_t row = t.byte_size() / static_cast<size_t>(t.dim(0));
+  std::copy(t.raw() + static_cast<size_t>(first) * row, t.raw() + static_cast<size_t>(first + count) * row,
+            part.raw());
+  return part;
+}
+
+void AppendBatch(Tensor* all, const Tensor& part) {
+  if (all->byte_size() == 0) {
+    *all = part;
+    return;
+  }
+  Shape shape = all->shape();
+  shape[0] += part.dim(0);
+  Tensor merged(all->dtype(), shape);
+  std::copy(all->raw(), all->raw() + all->byte_size(), merged.raw());
+  std::copy(part.raw(), part.raw() + part.byte_size(), merged.raw() + all->byte_size());
+  *all = std::move(merged);
+}
+
 std::vector<int> ArgmaxRows(const Tensor& t) {
   const int64_t cols = t.shape().back();
   const int64_t rows = t.size() / std::max<int64_t>(cols, 1);

@@ -29,6 +29,12 @@ Result<Tensor> LoadFashionMnistInputs(const Graph& graph, int64_t first, int64_t
 // Parses an image selector "N" or "A:B" (half-open) into first/count.
 Status ParseImageRange(const std::string& spec, int64_t* first, int64_t* count);
 
+// Rows [first, first + count) of a batch (its leading dimension).
+Tensor BatchRows(const Tensor& t, int64_t first, int64_t count);
+
+// Appends `part` to `*all` along the batch dimension (`*all` may be empty).
+void AppendBatch(Tensor* all, const Tensor& part);
+
 // Index of the largest element in each row of [rows, cols] int8 data (first on ties).
 std::vector<int> ArgmaxRows(const Tensor& t);
 

@@ -28,29 +28,6 @@ struct InferArgs {
   int64_t chunk = 256;
 };
 
-Tensor Rows(const Tensor& t, int64_t first, int64_t count) {
-  Shape shape = t.shape();
-  shape[0] = count;
-  Tensor part(t.dtype(), shape);
-  const size_t row = t.byte_size() / static_cast<size_t>(t.dim(0));
-  std::copy(t.raw() + first * static_cast<int64_t>(row),
-            t.raw() + (first + count) * static_cast<int64_t>(row), part.raw());
-  return part;
-}
-
-void Append(Tensor* all, const Tensor& part) {
-  if (all->byte_size() == 0) {
-    *all = part;
-    return;
-  }
-  Shape shape = all->shape();
-  shape[0] += part.dim(0);
-  Tensor merged(all->dtype(), shape);
-  std::copy(all->raw(), all->raw() + all->byte_size(), merged.raw());
-  std::copy(part.raw(), part.raw() + part.byte_size(), merged.raw() + all->byte_size());
-  *all = std::move(merged);
-}
-
 // Token ids of `prompt` (bytes) and, for a second int32 input, positions 0..T-1.
 Result<std::vector<Tensor>> TextInputs(const Graph& graph, const std::string& prompt) {
   if (prompt.empty()) return Status::InvalidArgument("--prompt is empty");
@@ -127,16 +104,16 @@ int RunInfer(const InferArgs& args) {
   const int64_t batch = inputs[0].dim(0);
   for (int64_t b = 0; b < batch; b += args.chunk) {
     std::vector<Tensor> part;
-    for (const Tensor& t : inputs) part.push_back(Rows(t, b, std::min(args.chunk, batch - b)));
+    for (const Tensor& t : inputs) part.push_back(BatchRows(t, b, std::min(args.chunk, batch - b)));
     if (local != nullptr) {
       auto out = local->Run(part);
       if (!out.ok()) return Fail(out.status());
-      Append(&output, (*out)[0]);
+      AppendBatch(&output, (*out)[0]);
       stages = {net::SplitStage{0, "local (whole model)", {}}};
     } else {
       auto result = runner->Run(part);
       if (!result.ok()) return Fail(result.status());
-      Append(&output, result->outputs[0]);
+      AppendBatch(&output, result->outputs[0]);
       stages = result->stages;
     }
   }

@@ -26,20 +26,6 @@ struct RunArgs {
   int64_t chunk = 256;
 };
 
-// Concatenates per-chunk outputs along the batch dimension.
-void Append(Tensor* all, const Tensor& part) {
-  if (all->size() == 0) {
-    *all = part;
-    return;
-  }
-  Shape shape = all->shape();
-  shape[0] += part.dim(0);
-  Tensor merged(all->dtype(), shape);
-  std::copy(all->raw(), all->raw() + all->byte_size(), merged.raw());
-  std::copy(part.raw(), part.raw() + part.byte_size(), merged.raw() + all->byte_size());
-  *all = std::move(merged);
-}
-
 int RunRun(const RunArgs& args) {
   const int sources = !args.input.empty() + !args.images.empty() + args.test_set;
   if (sources != 1) return Fail(Status::InvalidArgument("give exactly one of --input, --images, --test-set"));
@@ -71,20 +57,14 @@ int RunRun(const RunArgs& args) {
 
   // Run in chunks to bound memory on large batches.
   const int64_t batch = input.dim(0);
-  const int64_t per_row = input.size() / batch;
   Tensor output;
   const auto start = std::chrono::steady_clock::now();
   for (int64_t b = 0; b < batch; b += args.chunk) {
     const int64_t n = std::min(args.chunk, batch - b);
-    Shape shape = input.shape();
-    shape[0] = n;
-    Tensor part(input.dtype(), shape);
-    const size_t bytes = static_cast<size_t>(n * per_row) * DTypeSize(input.dtype());
-    std::copy(input.raw() + b * per_row * DTypeSize(input.dtype()),
-              input.raw() + b * per_row * DTypeSize(input.dtype()) + bytes, part.raw());
+    const Tensor part = BatchRows(input, b, n);
     auto out = (*session)->Run({part});
     if (!out.ok()) return Fail(out.status());
-    Append(&output, (*out)[0]);
+    AppendBatch(&output, (*out)[0]);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const Value& out_value = graph->values[graph->outputs[0]];
