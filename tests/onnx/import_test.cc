@@ -204,6 +204,16 @@ void SetInts(onnx::NodeProto* n, const std::string& name, std::vector<int64_t> v
   for (int64_t x : v) a->add_ints(x);
 }
 
+// Import options with one float calibration batch per entry of `inputs`.
+ImportOptions FloatCalibration(const Shape& shape, const std::vector<float>& values, int inputs = 1) {
+  ImportOptions options;
+  CalibrationInput cal;
+  cal.shape = shape;
+  cal.floats = values;
+  for (int i = 0; i < inputs; ++i) options.calibration.push_back(cal);
+  return options;
+}
+
 // The LayerNorm that opsets before 17 export: mean, centre, mean square, eps, sqrt,
 // divide, scale, shift — lowered to one integer LayerNorm whose output tracks the float
 // normalisation to within a few output scales.
@@ -231,14 +241,9 @@ TEST(ImportPatternTest, DecomposedLayerNormBecomesOneOp) {
   b.Node("Add", {"scaled", "beta"}, "y");
   b.Output("y");
 
-  ImportOptions options;
-  CalibrationInput cal;
-  cal.shape = {kB, kC};
   std::vector<float> xs(static_cast<size_t>(kB * kC));
   for (size_t i = 0; i < xs.size(); ++i) xs[i] = std::sin(0.37f * static_cast<float>(i)) * 3.0f + 0.5f;
-  cal.floats = xs;
-  options.calibration.push_back(cal);
-  auto g = ImportOnnx(b.Bytes(), options);
+  auto g = ImportOnnx(b.Bytes(), FloatCalibration({kB, kC}, xs));
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   ASSERT_EQ(g->nodes.size(), 1u);
   EXPECT_EQ(g->nodes[0].kind, OpKind::kLayerNorm);
@@ -273,12 +278,7 @@ TEST(ImportPatternTest, SiluChainBecomesOneLookup) {
   b.Node("Sigmoid", {"x"}, "s");
   b.Node("Mul", {"x", "s"}, "y");
   b.Output("y");
-  ImportOptions options;
-  CalibrationInput cal;
-  cal.shape = {2, 4};
-  cal.floats = {-4, -1, 0, 1, 2, 3, 4, 5};
-  options.calibration.push_back(cal);
-  auto g = ImportOnnx(b.Bytes(), options);
+  auto g = ImportOnnx(b.Bytes(), FloatCalibration({2, 4}, {-4, -1, 0, 1, 2, 3, 4, 5}));
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   ASSERT_EQ(g->nodes.size(), 1u);
   ASSERT_EQ(g->nodes[0].kind, OpKind::kLookup);
@@ -299,12 +299,7 @@ TEST(ImportPatternTest, UnaryChainOfSeveralOpsIsOneLookup) {
   b.Node("Relu", {"x"}, "r");
   b.Node("Sub", {"x", "r"}, "y");
   b.Output("y");
-  ImportOptions options;
-  CalibrationInput cal;
-  cal.shape = {1, 4};
-  cal.floats = {-1, 2, -3, 4};
-  options.calibration.push_back(cal);
-  auto g = ImportOnnx(b.Bytes(), options);
+  auto g = ImportOnnx(b.Bytes(), FloatCalibration({1, 4}, {-1, 2, -3, 4}));
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   ASSERT_EQ(g->nodes.size(), 1u);
   EXPECT_EQ(g->nodes[0].kind, OpKind::kLookup);
@@ -318,13 +313,7 @@ TEST(ImportPatternTest, SubOfTwoActivationsIsUnsupportedAndNamed) {
   b.Input("z", {-1, 4});
   b.Node("Sub", {"x", "z"}, "y");
   b.Output("y");
-  ImportOptions options;
-  CalibrationInput cal;
-  cal.shape = {1, 4};
-  cal.floats = {-1, 2, -3, 4};
-  options.calibration.push_back(cal);
-  options.calibration.push_back(cal);
-  auto g = ImportOnnx(b.Bytes(), options);
+  auto g = ImportOnnx(b.Bytes(), FloatCalibration({1, 4}, {-1, 2, -3, 4}, /*inputs=*/2));
   ASSERT_FALSE(g.ok());
   EXPECT_EQ(g.status().code(), StatusCode::kUnsupported);
   EXPECT_NE(g.status().message().find("y_node"), std::string::npos) << g.status().message();
