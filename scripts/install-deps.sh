@@ -12,6 +12,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc python3-grpcio python3-protobuf
   libcli11-dev libspdlog-dev nlohmann-json3-dev
   libsodium-dev libssl-dev zlib1g-dev
+  etcd-server
   dataset-fashion-mnist bible-kjv-text
   python3 python3-numpy
 )
@@ -31,11 +32,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# ONNX Runtime's Node binding ships its native library inside the package; its install
-# script only fetches optional GPU binaries, so it is skipped.
-if [ ! -f third_party/node/node_modules/onnxruntime-node/package.json ]; then
+# npm packages, used only as independent references in tests and benchmarks:
+# ONNX Runtime's Node binding ships its native library inside the package (its install
+# script only fetches optional GPU binaries, so scripts are skipped); node-seal is
+# Microsoft SEAL compiled to WebAssembly.
+if [ ! -f third_party/node/node_modules/onnxruntime-node/package.json ] ||
+   [ ! -f third_party/node/node_modules/node-seal/package.json ]; then
   mkdir -p third_party/node
   (cd third_party/node && npm install --no-audit --no-fund --ignore-scripts --silent \
-     --prefix . onnxruntime-node@1.20.1 >/dev/null)
+     --prefix . onnxruntime-node@1.20.1 node-seal@6.0.3 >/dev/null)
 fi
 echo "dependencies installed"
