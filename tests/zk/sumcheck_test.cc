@@ -182,5 +182,95 @@ TEST(Sumcheck, TranscriptBindsTheStatement) {
             StatusCode::kCorrupt);
 }
 
+const CommitmentKey& Key() {
+  static const CommitmentKey* key = new CommitmentKey(CommitmentKey::Derive(16));
+  return *key;
+}
+
+struct ZkRun {
+  std::vector<std::vector<Scalar>> factors;
+  CommittedValue claim;
+  ZkSumcheckProverOutput prover;
+};
+
+ZkRun ProveZk(int n, const Scalar& claim_offset = Scalar::Zero()) {
+  ZkRun run;
+  for (int j = 0; j < 2; ++j) run.factors.push_back(RandomVector(size_t{1} << n));
+  run.claim = CommitFresh(Key(), *SumOfProducts(run.factors) + claim_offset);
+  Transcript t("zk-sumcheck-test");
+  run.prover = *ProveZkSumcheck(Key(), run.factors, run.claim, &t);
+  return run;
+}
+
+Result<ZkSumcheckVerifierOutput> VerifyZk(const ZkSumcheckProof& proof, const Point& claim, int n) {
+  Transcript t("zk-sumcheck-test");
+  return VerifyZkSumcheck(Key(), proof, claim, n, 2, &t);
+}
+
+TEST(ZkSumcheck, CompletenessAndFinalClaimCommitsToTheProduct) {
+  for (int n : {0, 1, 4, 8}) {
+    const ZkRun run = ProveZk(n);
+    const auto v = VerifyZk(run.prover.proof, run.claim.commitment, n);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_EQ(v->point, run.prover.point);
+    EXPECT_EQ(v->final_claim, run.prover.final_claim.commitment);
+    const Scalar a = *EvaluateMle(run.factors[0], v->point);
+    const Scalar b = *EvaluateMle(run.factors[1], v->point);
+    EXPECT_EQ(run.prover.final_claim.value, a * b);
+    EXPECT_EQ(Key().CommitValue(run.prover.final_claim.value, run.prover.final_claim.blind),
+              v->final_claim);
+  }
+}
+
+TEST(ZkSumcheck, RejectsWrongClaim) {
+  // The honest algorithm run on a false committed claim fails the first equality proof.
+  const ZkRun run = ProveZk(5, Scalar::One());
+  EXPECT_EQ(VerifyZk(run.prover.proof, run.claim.commitment, 5).status().code(),
+            StatusCode::kCorrupt);
+  // And an honest proof presented for another claim commitment is rejected.
+  const ZkRun honest = ProveZk(5);
+  EXPECT_FALSE(VerifyZk(honest.prover.proof, honest.claim.commitment + Key().g(), 5).ok());
+}
+
+TEST(ZkSumcheck, RejectsTamperedRoundCommitments) {
+  const ZkRun run = ProveZk(4);
+  for (size_t round = 0; round < 4; ++round) {
+    for (size_t k = 0; k < 3; ++k) {
+      ZkSumcheckProof bad = run.prover.proof;
+      bad.rounds[round].coefficients[k] += Key().g();
+      EXPECT_FALSE(VerifyZk(bad, run.claim.commitment, 4).ok()) << round << "," << k;
+    }
+    ZkSumcheckProof bad = run.prover.proof;
+    bad.rounds[round].sum_proof.response += Scalar::One();
+    EXPECT_FALSE(VerifyZk(bad, run.claim.commitment, 4).ok()) << round;
+  }
+}
+
+TEST(ZkSumcheck, WireFormatRoundTripAndTruncation) {
+  const ZkRun run = ProveZk(3);
+  std::vector<uint8_t> bytes;
+  WriteZkSumcheckProof(&bytes, run.prover.proof);
+  EXPECT_EQ(bytes.size(), 3u * (3 * 32 + 64));
+  ZkReader reader(bytes);
+  const auto back = ReadZkSumcheckProof(&reader, 3, 2);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(reader.ExpectEnd().ok());
+  EXPECT_TRUE(VerifyZk(*back, run.claim.commitment, 3).ok());
+  for (size_t cut = 0; cut < bytes.size(); cut += 5) {
+    ZkReader r(std::span<const uint8_t>(bytes).first(cut));
+    EXPECT_FALSE(ReadZkSumcheckProof(&r, 3, 2).ok()) << cut;
+  }
+}
+
+TEST(ZkSumcheck, TwoProofsOfOneStatementShareNothing) {
+  ZkRun a = ProveZk(4);
+  Transcript t("zk-sumcheck-test");
+  const ZkSumcheckProverOutput b = *ProveZkSumcheck(Key(), a.factors, a.claim, &t);
+  for (size_t round = 0; round < 4; ++round)
+    for (size_t k = 0; k < 3; ++k)
+      EXPECT_NE(a.prover.proof.rounds[round].coefficients[k],
+                b.proof.rounds[round].coefficients[k]);
+}
+
 }  // namespace
 }  // namespace veil::zk
