@@ -19,13 +19,17 @@ struct GenerateOptions {
 };
 
 struct GenerateResult {
-  std::vector<int> tokens;       // the new tokens only
+  std::vector<int> tokens;          // the new tokens only
   bool stopped_at_context = false;  // the model's context length was reached
 };
 
 // The model's context length: rows of the position-embedding table (metadata
 // "context_length" when present).
 int64_t ContextLength(const Graph& graph);
+
+// The greedy choice from int8 logits [batch, tokens, vocab]: the argmax of the last
+// position of row 0 (first index on ties).
+Result<int> LastTokenArgmax(const Tensor& logits);
 
 // Greedy decoding (argmax of the last position's logits, first index on ties).
 Result<GenerateResult> GenerateGreedy(Session& session, const std::vector<int>& prompt,

@@ -14,12 +14,14 @@ namespace veil {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,  // the caller passed something malformed
-  kNotFound,         // a named file, op, tensor or model does not exist
-  kCorrupt,          // a file or message failed validation (length, digest, range)
-  kUnsupported,      // valid input that veil does not implement (e.g. an ONNX op)
-  kIoError,          // the operating system refused a read or write
-  kInternal,         // a bug in veil: an invariant did not hold
+  kInvalidArgument,     // the caller passed something malformed
+  kNotFound,            // a named file, op, tensor or model does not exist
+  kCorrupt,             // a file or message failed validation (length, digest, range)
+  kUnsupported,         // valid input that veil does not implement (e.g. an ONNX op)
+  kIoError,             // the operating system refused a read or write
+  kInternal,            // a bug in veil: an invariant did not hold
+  kFailedPrecondition,  // valid request, but state does not allow it (e.g. a stale session)
+  kUnavailable,         // a peer did not answer (down, unreachable or past its deadline)
 };
 
 class [[nodiscard]] Status {
@@ -28,12 +30,18 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status Corrupt(std::string m) { return {StatusCode::kCorrupt, std::move(m)}; }
   static Status Unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
   static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status FailedPrecondition(std::string m) {
+    return {StatusCode::kFailedPrecondition, std::move(m)};
+  }
+  static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
@@ -53,7 +61,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return value_.has_value(); }
@@ -77,9 +85,9 @@ class [[nodiscard]] Result {
 #define VEIL_CONCAT(a, b) VEIL_CONCAT_INNER(a, b)
 
 // Returns early from the enclosing function if `expr` is not OK.
-#define VEIL_RETURN_IF_ERROR(expr)              \
-  do {                                          \
-    ::veil::Status veil_status_ = (expr);       \
+#define VEIL_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::veil::Status veil_status_ = (expr);        \
     if (!veil_status_.ok()) return veil_status_; \
   } while (0)
 

@@ -73,9 +73,10 @@ int RunInfer(const InferArgs& args) {
   } else {
     auto route = net::ParseRoute(args.route);
     if (!route.ok()) return Fail(route.status());
-    net::NodeClientOptions client;
-    client.deadline_ms = args.deadline_ms;
-    auto r = net::SplitRunner::Create(*graph, *route, session, client);
+    net::SplitOptions split;
+    split.session = session;
+    split.client.deadline_ms = args.deadline_ms;
+    auto r = net::SplitRunner::Create(*graph, *route, split);
     if (!r.ok()) return Fail(r.status());
     runner = std::move(r).value();
   }
@@ -109,7 +110,7 @@ int RunInfer(const InferArgs& args) {
       auto out = local->Run(part);
       if (!out.ok()) return Fail(out.status());
       AppendBatch(&output, (*out)[0]);
-      stages = {net::SplitStage{0, "local (whole model)", {}}};
+      stages = {net::SplitStage{0, ModelDigest(*graph), "local (whole model)", {}}};
     } else {
       auto result = runner->Run(part);
       if (!result.ok()) return Fail(result.status());

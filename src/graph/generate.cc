@@ -20,21 +20,20 @@ int64_t ContextLength(const Graph& graph) {
   return 0;
 }
 
-namespace {
-Result<int> LastArgmax(const Tensor& logits) {
+Result<int> LastTokenArgmax(const Tensor& logits) {
   if (logits.dtype() != DType::kInt8 || logits.rank() != 3 || logits.dim(1) < 1)
     return Status::InvalidArgument("text generator output must be int8 [batch, tokens, vocab]");
   const int64_t vocab = logits.dim(2);
   const int8_t* row = logits.i8().data() + (logits.dim(1) - 1) * vocab;
   return static_cast<int>(std::max_element(row, row + vocab) - row);
 }
-}  // namespace
 
 Result<GenerateResult> GenerateGreedy(Session& session, const std::vector<int>& prompt,
                                       const GenerateOptions& options) {
   const Graph& graph = session.graph();
   if (graph.inputs.size() != 2 || graph.outputs.size() != 1)
-    return Status::InvalidArgument("generation needs a model with inputs (tokens, positions) and one output");
+    return Status::InvalidArgument(
+        "generation needs a model with inputs (tokens, positions) and one output");
   if (prompt.empty()) return Status::InvalidArgument("the prompt is empty");
   const int64_t context = ContextLength(graph);
   if (context > 0 && static_cast<int64_t>(prompt.size()) > context)
@@ -50,8 +49,9 @@ Result<GenerateResult> GenerateGreedy(Session& session, const std::vector<int>& 
       tokens.i32()[i] = pending[i];
       positions.i32()[i] = static_cast<int32_t>(cache.tokens() + i);
     }
-    VEIL_ASSIGN_OR_RETURN(std::vector<Tensor> out, session.RunIncremental({tokens, positions}, &cache));
-    VEIL_ASSIGN_OR_RETURN(int next, LastArgmax(out[0]));
+    VEIL_ASSIGN_OR_RETURN(std::vector<Tensor> out,
+                          session.RunIncremental({tokens, positions}, &cache));
+    VEIL_ASSIGN_OR_RETURN(int next, LastTokenArgmax(out[0]));
     result.tokens.push_back(next);
     if (options.on_token) options.on_token(next);
     pending = {next};

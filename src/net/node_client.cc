@@ -5,6 +5,7 @@
 #include <chrono>
 #include <limits>
 
+#include "credentials.h"
 #include "veil/v1/node.grpc.pb.h"
 #include "wire.h"
 
@@ -23,8 +24,10 @@ Status FromGrpc(const std::string& address, const grpc::Status& s) {
       return Status::Unsupported(m);
     case grpc::StatusCode::INTERNAL:
       return Status::Internal(m);
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return Status::FailedPrecondition(m);
     default:
-      return Status::IoError(m);  // UNAVAILABLE, DEADLINE_EXCEEDED, ...
+      return Status::Unavailable(m);  // UNAVAILABLE, DEADLINE_EXCEEDED, UNAUTHENTICATED, ...
   }
 }
 
@@ -36,9 +39,10 @@ struct NodeClient::Impl {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::Node::Stub> stub;
 
-  void SetDeadline(grpc::ClientContext* context) const {
-    context->set_deadline(std::chrono::system_clock::now() +
-                          std::chrono::milliseconds(options.deadline_ms));
+  void SetDeadline(grpc::ClientContext* context, int64_t deadline_ms) const {
+    context->set_deadline(
+        std::chrono::system_clock::now() +
+        std::chrono::milliseconds(deadline_ms > 0 ? deadline_ms : options.deadline_ms));
   }
 };
 
@@ -60,16 +64,17 @@ Result<std::unique_ptr<NodeClient>> NodeClient::Connect(const std::string& addre
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   args.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
-  impl.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  ApplyChannelArguments(options.security, &args);
+  impl.channel = grpc::CreateCustomChannel(address, MakeChannelCredentials(options.security), args);
   impl.stub = v1::Node::NewStub(impl.channel);
   return client;
 }
 
 const std::string& NodeClient::address() const { return impl_->address; }
 
-Result<NodeInfo> NodeClient::Info() {
+Result<NodeInfo> NodeClient::Info(int64_t deadline_ms) {
   grpc::ClientContext context;
-  impl_->SetDeadline(&context);
+  impl_->SetDeadline(&context, deadline_ms);
   v1::InfoRequest request;
   v1::InfoReply reply;
   grpc::Status s = impl_->stub->Info(&context, request, &reply);
@@ -92,46 +97,30 @@ Result<NodeInfo> NodeClient::Info() {
   return info;
 }
 
-Result<SegmentReply> NodeClient::RunSegment(const std::string& request_id,
-                                            const Digest& model_digest, int segment_index,
-                                            const Digest& segment_digest,
-                                            const std::vector<Tensor>& inputs) {
-  if (segment_index < 0) return Status::InvalidArgument("negative segment index");
+Result<ChainReply> NodeClient::Call(const SegmentCall& call, std::string* failed_address) {
+  if (failed_address != nullptr) failed_address->clear();
   v1::RunSegmentRequest request;
-  request.set_request_id(request_id);
-  request.set_model_digest(DigestToBytes(model_digest));
-  request.set_segment_index(static_cast<uint32_t>(segment_index));
-  request.set_segment_digest(DigestToBytes(segment_digest));
-  for (const Tensor& t : inputs) EncodeTensor(t, request.add_inputs());
+  VEIL_RETURN_IF_ERROR(EncodeCall(call, &request));
   grpc::ClientContext context;
-  impl_->SetDeadline(&context);
+  impl_->SetDeadline(&context, 0);
   v1::RunSegmentReply reply;
   grpc::Status s = impl_->stub->RunSegment(&context, request, &reply);
-  if (!s.ok()) return FromGrpc(impl_->address, s);
-
+  if (!s.ok()) {
+    if (failed_address != nullptr) {
+      *failed_address = impl_->address;
+      const auto& trailers = context.GetServerTrailingMetadata();
+      const auto it = trailers.find(kFailedHopMetadata);
+      if (it != trailers.end()) *failed_address = std::string(it->second.data(), it->second.size());
+    }
+    return FromGrpc(impl_->address, s);
+  }
   // The reply is untrusted too.
-  SegmentReply out;
-  if (!DigestFromBytes(reply.segment_digest(), &out.segment_digest))
-    return Status::Corrupt("node " + impl_->address + ": reply segment_digest is not 32 bytes");
-  if (out.segment_digest != segment_digest)
-    return Status::Corrupt("node " + impl_->address + " served segment digest " +
-                           DigestToHex(out.segment_digest).substr(0, 16) + ", not the requested " +
-                           DigestToHex(segment_digest).substr(0, 16));
-  if (reply.outputs_size() > kMaxWireTensors)
-    return Status::Corrupt("node " + impl_->address + ": too many outputs");
-  int64_t budget = impl_->options.max_message_bytes;
-  for (int i = 0; i < reply.outputs_size(); ++i) {
-    auto t = DecodeTensor(reply.outputs(i), &budget,
-                          "node " + impl_->address + " output " + std::to_string(i));
-    if (!t.ok()) return Status::Corrupt(t.status().message());
-    out.outputs.push_back(std::move(t).value());
-  }
-  for (const std::string& d : reply.trace_digests()) {
-    Digest digest;
-    if (!DigestFromBytes(d, &digest))
-      return Status::Corrupt("node " + impl_->address + ": a trace digest is not 32 bytes");
-    out.trace_digests.push_back(digest);
-  }
+  std::vector<ExpectedStage> expected = {{call.segment_index, call.segment_digest, impl_->address}};
+  for (const Hop& h : call.forward)
+    expected.push_back({h.segment_index, h.segment_digest, h.address});
+  auto out = DecodeChainReply(reply, expected, impl_->options.max_message_bytes);
+  if (!out.ok() && failed_address != nullptr) *failed_address = impl_->address;
+  if (!out.ok()) return Status::Corrupt("node " + impl_->address + ": " + out.status().message());
   return out;
 }
 

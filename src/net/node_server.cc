@@ -2,10 +2,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <sstream>
 
+#include "credentials.h"
 #include "veil/model_file.h"
 #include "veil/v1/node.grpc.pb.h"
 #include "wire.h"
@@ -13,15 +16,36 @@
 namespace veil::net {
 namespace {
 
-constexpr const char* kNodeVersion = "veil-node/0.1 (issue 3 slice 1)";
+constexpr const char* kNodeVersion = "veil-node/0.2";
+
+using Clock = std::chrono::steady_clock;
+
+struct DecodeSession {
+  KvCache cache;
+  Clock::time_point last_used;
+};
 
 struct HostedSegment {
   int index = 0;
   Digest digest{};
   Graph graph;  // ExtractSegment(model, index)
   std::unique_ptr<Session> session;
-  std::mutex mutex;  // one run at a time per segment
+  std::mutex mutex;  // guards session and sessions: one run at a time per segment
+  std::map<std::string, DecodeSession> sessions;
 };
+
+// Metrics shared by the service and NodeServer::metrics().
+struct MetricsState {
+  mutable std::mutex mutex;
+  NodeMetrics m;
+  MetricsState() { m.latency_buckets.assign(std::size(kLatencyBucketsMs) + 1, 0); }
+};
+
+int64_t TensorBytes(const google::protobuf::RepeatedPtrField<v1::Tensor>& ts) {
+  int64_t n = 0;
+  for (const auto& t : ts) n += static_cast<int64_t>(t.data().size());
+  return n;
+}
 
 void FillSpec(const Graph& g, int value_id, v1::TensorSpec* spec) {
   const Value& v = g.values[static_cast<size_t>(value_id)];
@@ -43,6 +67,10 @@ grpc::Status ToGrpc(const Status& s) {
       return {grpc::StatusCode::NOT_FOUND, s.message()};
     case StatusCode::kUnsupported:
       return {grpc::StatusCode::UNIMPLEMENTED, s.message()};
+    case StatusCode::kFailedPrecondition:
+      return {grpc::StatusCode::FAILED_PRECONDITION, s.message()};
+    case StatusCode::kUnavailable:
+      return {grpc::StatusCode::UNAVAILABLE, s.message()};
     default:
       return {grpc::StatusCode::INTERNAL, s.message()};
   }
@@ -79,12 +107,14 @@ class NodeService final : public v1::Node::Service {
  public:
   NodeService(std::string model_name, Digest model_digest, int segment_count,
               std::vector<std::unique_ptr<HostedSegment>>* segments,
-              const NodeServerOptions* options)
+              const NodeServerOptions* options, MetricsState* metrics, const std::string* self)
       : model_name_(std::move(model_name)),
         model_digest_(model_digest),
         segment_count_(segment_count),
         segments_(segments),
-        options_(options) {}
+        options_(options),
+        metrics_(metrics),
+        self_(self) {}
 
   grpc::Status Info(grpc::ServerContext* /*context*/, const v1::InfoRequest* /*request*/,
                     v1::InfoReply* reply) override {
@@ -106,20 +136,34 @@ class NodeService final : public v1::Node::Service {
 
   grpc::Status RunSegment(grpc::ServerContext* context, const v1::RunSegmentRequest* request,
                           v1::RunSegmentReply* reply) override {
-    const auto start = std::chrono::steady_clock::now();
-    int64_t batch = 0;
-    grpc::Status status = Handle(context, *request, reply, &batch);
+    const auto start = Clock::now();
+    RunInfo info;
+    grpc::Status status = Handle(context, *request, reply, &info);
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    {
+      std::lock_guard<std::mutex> lock(metrics_->mutex);
+      NodeMetrics& m = metrics_->m;
+      (status.ok() ? m.requests_ok : m.requests_failed) += 1;
+      m.request_seconds += ms / 1000;
+      m.segment_seconds += info.segment_ms / 1000;
+      m.bytes_in +=
+          static_cast<uint64_t>(TensorBytes(request->inputs()) + TensorBytes(request->carry()));
+      if (status.ok()) m.bytes_out += static_cast<uint64_t>(TensorBytes(reply->outputs()));
+      m.forwards += info.forwarded ? 1 : 0;
+      size_t b = 0;
+      while (b < std::size(kLatencyBucketsMs) && ms > kLatencyBucketsMs[b]) ++b;
+      m.latency_buckets[b] += 1;
+    }
     if (options_->log) {
-      const double ms =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-              .count();
       std::ostringstream line;
-      line << "request_id="
+      line << "event=run request_id="
            << (ValidRequestId(request->request_id()) ? request->request_id() : "<invalid>")
-           << " segment=" << request->segment_index() << " batch=" << batch
+           << " segment=" << request->segment_index() << " batch=" << info.batch
+           << " session=" << (ValidRequestId(request->session_id()) ? request->session_id() : "-")
+           << " position=" << request->position() << " hops=" << request->forward_size()
            << " peer=" << context->peer() << " status="
            << (status.ok() ? "OK" : "ERROR(" + std::to_string(status.error_code()) + ")")
-           << " ms=" << ms;
+           << " segment_ms=" << info.segment_ms << " ms=" << ms;
       if (!status.ok()) line << " error=\"" << status.error_message() << "\"";
       options_->log(line.str());
     }
@@ -127,8 +171,124 @@ class NodeService final : public v1::Node::Service {
   }
 
  private:
+  struct RunInfo {
+    int64_t batch = 0;
+    double segment_ms = 0;
+    bool forwarded = false;
+  };
+
+  // Runs the segment, statelessly or in a decoding session.
+  Result<std::vector<Tensor>> RunHosted(HostedSegment* seg, const v1::RunSegmentRequest& request,
+                                        const std::vector<Tensor>& inputs, RunTrace* trace) {
+    std::lock_guard<std::mutex> lock(seg->mutex);
+    if (request.session_id().empty()) return seg->session->Run(inputs, trace);
+    const std::string& id = request.session_id();
+    const auto now = Clock::now();
+    const auto ttl = std::chrono::milliseconds(options_->session_ttl_ms);
+    for (auto it = seg->sessions.begin(); it != seg->sessions.end();) {
+      if (now - it->second.last_used > ttl) {
+        it = seg->sessions.erase(it);
+        std::lock_guard<std::mutex> mlock(metrics_->mutex);
+        metrics_->m.sessions_expired += 1;
+        metrics_->m.active_sessions -= 1;
+      } else {
+        ++it;
+      }
+    }
+    auto it = seg->sessions.find(id);
+    if (request.position() == 0) {
+      if (it == seg->sessions.end()) {
+        if (static_cast<int>(seg->sessions.size()) >= options_->max_sessions)
+          return Status::Unavailable("node has " + std::to_string(options_->max_sessions) +
+                                     " active sessions on segment " + std::to_string(seg->index));
+        it = seg->sessions.emplace(id, DecodeSession{}).first;
+        std::lock_guard<std::mutex> mlock(metrics_->mutex);
+        metrics_->m.active_sessions += 1;
+      }
+      it->second.cache.Clear();
+    } else if (it == seg->sessions.end() ||
+               it->second.cache.tokens() != static_cast<int64_t>(request.position())) {
+      return Status::FailedPrecondition(
+          "session " + id + " on segment " + std::to_string(seg->index) +
+          (it == seg->sessions.end()
+               ? " is unknown or expired"
+               : " is at position " + std::to_string(it->second.cache.tokens())) +
+          ", request is at position " + std::to_string(request.position()) + "; replay from 0");
+    }
+    const int64_t tokens = inputs.empty() || inputs[0].rank() < 2 ? 0 : inputs[0].dim(1);
+    if (it->second.cache.tokens() + tokens > options_->max_session_tokens) {
+      seg->sessions.erase(it);
+      std::lock_guard<std::mutex> mlock(metrics_->mutex);
+      metrics_->m.active_sessions -= 1;
+      return Status::InvalidArgument("session " + id + " would exceed " +
+                                     std::to_string(options_->max_session_tokens) + " tokens");
+    }
+    it->second.last_used = now;
+    auto out = seg->session->RunIncremental(inputs, &it->second.cache, trace);
+    if (!out.ok()) {  // the cache may be half-updated: drop the session
+      seg->sessions.erase(it);
+      std::lock_guard<std::mutex> mlock(metrics_->mutex);
+      metrics_->m.active_sessions -= 1;
+    }
+    return out;
+  }
+
+  // The stub for a forward hop, one channel per address (created on first use).
+  v1::Node::Stub* StubFor(const std::string& address) {
+    std::lock_guard<std::mutex> lock(stubs_mutex_);
+    auto& stub = stubs_[address];
+    if (stub == nullptr) {
+      grpc::ChannelArguments args;
+      args.SetMaxReceiveMessageSize(static_cast<int>(options_->max_message_bytes));
+      args.SetMaxSendMessageSize(static_cast<int>(options_->max_message_bytes));
+      ApplyChannelArguments(options_->security, &args);
+      stub = v1::Node::NewStub(
+          grpc::CreateCustomChannel(address, MakeChannelCredentials(options_->security), args));
+    }
+    return stub.get();
+  }
+
+  // Pushes this stage's results on to forward[0]; its reply becomes ours.
+  grpc::Status Forward(grpc::ServerContext* context, const v1::RunSegmentRequest& request,
+                       const std::vector<const v1::Tensor*>& available,
+                       v1::RunSegmentReply* reply) {
+    const v1::Hop& hop = request.forward(0);
+    v1::RunSegmentRequest next;
+    next.set_request_id(request.request_id());
+    next.set_model_digest(request.model_digest());
+    next.set_segment_index(hop.segment_index());
+    next.set_segment_digest(hop.segment_digest());
+    for (uint32_t i : hop.inputs_from()) *next.add_inputs() = *available[i];
+    for (uint32_t i : hop.carry_from()) *next.add_carry() = *available[i];
+    for (int h = 1; h < request.forward_size(); ++h) *next.add_forward() = request.forward(h);
+    *next.mutable_return_from() = request.return_from();
+    next.set_session_id(request.session_id());
+    next.set_position(request.position());
+    grpc::ClientContext client;
+    const auto fallback =
+        std::chrono::system_clock::now() + std::chrono::milliseconds(options_->forward_deadline_ms);
+    client.set_deadline(std::min(context->deadline(), fallback));
+    v1::RunSegmentReply downstream;
+    grpc::Status s = StubFor(hop.address())->RunSegment(&client, next, &downstream);
+    if (!s.ok()) {
+      const auto& trailers = client.GetServerTrailingMetadata();
+      const auto it = trailers.find(kFailedHopMetadata);
+      context->AddTrailingMetadata(
+          kFailedHopMetadata,
+          it != trailers.end() ? std::string(it->second.data(), it->second.size()) : hop.address());
+      return {s.error_code() == grpc::StatusCode::FAILED_PRECONDITION
+                  ? grpc::StatusCode::FAILED_PRECONDITION
+                  : grpc::StatusCode::UNAVAILABLE,
+              "next hop " + hop.address() + " (segment " + std::to_string(hop.segment_index()) +
+                  "): " + s.error_message()};
+    }
+    *reply->mutable_outputs() = std::move(*downstream.mutable_outputs());
+    for (auto& st : *downstream.mutable_stages()) *reply->add_stages() = std::move(st);
+    return grpc::Status::OK;
+  }
+
   grpc::Status Handle(grpc::ServerContext* context, const v1::RunSegmentRequest& request,
-                      v1::RunSegmentReply* reply, int64_t* batch) {
+                      v1::RunSegmentReply* reply, RunInfo* info) {
     if (context->IsCancelled()) return {grpc::StatusCode::CANCELLED, "call cancelled"};
     if (!ValidRequestId(request.request_id()))
       return Invalid("request_id must be 1..64 characters from [A-Za-z0-9._:-]");
@@ -152,8 +312,13 @@ class NodeService final : public v1::Node::Service {
       return Invalid("segment_digest " + DigestToHex(segment_digest).substr(0, 16) +
                      " does not match segment " + std::to_string(seg->index) + "'s digest " +
                      DigestToHex(seg->digest).substr(0, 16));
-    if (request.inputs_size() > kMaxWireTensors)
-      return Invalid("at most " + std::to_string(kMaxWireTensors) + " input tensors");
+    if (request.inputs_size() > kMaxWireTensors || request.carry_size() > kMaxWireTensors)
+      return Invalid("at most " + std::to_string(kMaxWireTensors) + " input and " +
+                     std::to_string(kMaxWireTensors) + " carry tensors");
+    if (!request.session_id().empty() && !ValidRequestId(request.session_id()))
+      return Invalid("session_id must be 1..64 characters from [A-Za-z0-9._:-]");
+    if (request.session_id().empty() && request.position() != 0)
+      return Invalid("position without a session_id");
     std::vector<Tensor> inputs;
     int64_t budget = options_->max_tensor_bytes;
     for (int i = 0; i < request.inputs_size(); ++i) {
@@ -161,23 +326,77 @@ class NodeService final : public v1::Node::Service {
       if (!t.ok()) return ToGrpc(t.status());
       inputs.push_back(std::move(t).value());
     }
+    // Carry is passed on unread, but it is checked like any tensor (and counts against
+    // the byte budget), and must share the batch dimension.
+    for (int i = 0; i < request.carry_size(); ++i) {
+      auto t = DecodeTensor(request.carry(i), &budget, "carry " + std::to_string(i));
+      if (!t.ok()) return ToGrpc(t.status());
+      if (!inputs.empty() && t->dim(0) != inputs[0].dim(0))
+        return Invalid("carry " + std::to_string(i) + ": batch differs from the inputs'");
+    }
     if (Status s = CheckAgainstSegment(seg->graph, inputs); !s.ok()) return ToGrpc(s);
-    *batch = inputs.empty() ? 0 : inputs[0].dim(0);
+    info->batch = inputs.empty() ? 0 : inputs[0].dim(0);
+    // Every index a hop or return_from uses must name an available tensor at its stage;
+    // only the counts are known here, so check what can be checked now: this stage's.
+    const int available = static_cast<int>(seg->graph.outputs.size()) + request.carry_size();
+    if (request.forward_size() > kMaxHops)
+      return Invalid("a chain has at most " + std::to_string(kMaxHops) + " hops");
+    if (request.forward_size() > 0) {
+      const v1::Hop& hop = request.forward(0);
+      if (hop.address().empty() || hop.address().size() > 255 ||
+          hop.address().find(':') == std::string::npos)
+        return Invalid("forward[0].address must be host:port");
+      Digest d;
+      if (!DigestFromBytes(hop.segment_digest(), &d))
+        return Invalid("forward[0].segment_digest must be 32 bytes");
+      if (hop.inputs_from_size() > kMaxWireTensors || hop.carry_from_size() > kMaxWireTensors)
+        return Invalid("forward[0] takes too many tensors");
+      for (uint32_t i : hop.inputs_from())
+        if (i >= static_cast<uint32_t>(available))
+          return Invalid("forward[0].inputs_from index " + std::to_string(i) +
+                         " >= " + std::to_string(available) + " available tensors");
+      for (uint32_t i : hop.carry_from())
+        if (i >= static_cast<uint32_t>(available))
+          return Invalid("forward[0].carry_from index " + std::to_string(i) +
+                         " >= " + std::to_string(available) + " available tensors");
+    } else {
+      if (request.return_from_size() > kMaxWireTensors) return Invalid("return_from too long");
+      for (uint32_t i : request.return_from())
+        if (i >= static_cast<uint32_t>(available))
+          return Invalid("return_from index " + std::to_string(i) +
+                         " >= " + std::to_string(available) + " available tensors");
+    }
     if (context->IsCancelled()) return {grpc::StatusCode::CANCELLED, "call cancelled"};
     if (context->deadline() < std::chrono::system_clock::now())
       return {grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed before the segment ran"};
 
     RunTrace trace;
-    Result<std::vector<Tensor>> outputs = Status::Internal("not run");
-    {
-      std::lock_guard<std::mutex> lock(seg->mutex);
-      outputs = seg->session->Run(inputs, &trace);
-    }
+    const auto start = Clock::now();
+    Result<std::vector<Tensor>> outputs = RunHosted(seg, request, inputs, &trace);
+    info->segment_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (!outputs.ok()) return ToGrpc(outputs.status());
     reply->set_request_id(request.request_id());
-    reply->set_segment_digest(DigestToBytes(seg->digest));
-    for (const Tensor& t : *outputs) EncodeTensor(t, reply->add_outputs());
-    for (const Digest& d : trace.node_digests) reply->add_trace_digests(DigestToBytes(d));
+    v1::StageEvidence* evidence = reply->add_stages();
+    evidence->set_segment_index(static_cast<uint32_t>(seg->index));
+    evidence->set_segment_digest(DigestToBytes(seg->digest));
+    evidence->set_served_by(*self_);
+    for (const Digest& d : trace.node_digests) evidence->add_trace_digests(DigestToBytes(d));
+
+    // Available tensors: this segment's outputs, then the carry received.
+    std::vector<v1::Tensor> encoded(outputs->size());
+    for (size_t i = 0; i < outputs->size(); ++i) EncodeTensor((*outputs)[i], &encoded[i]);
+    std::vector<const v1::Tensor*> avail;
+    for (const v1::Tensor& t : encoded) avail.push_back(&t);
+    for (const v1::Tensor& t : request.carry()) avail.push_back(&t);
+    if (request.forward_size() > 0) {
+      info->forwarded = true;
+      return Forward(context, request, avail, reply);
+    }
+    if (request.return_from_size() == 0) {
+      for (v1::Tensor& t : encoded) *reply->add_outputs() = std::move(t);
+    } else {
+      for (uint32_t i : request.return_from()) *reply->add_outputs() = *avail[i];
+    }
     return grpc::Status::OK;
   }
 
@@ -186,6 +405,10 @@ class NodeService final : public v1::Node::Service {
   int segment_count_;
   std::vector<std::unique_ptr<HostedSegment>>* segments_;
   const NodeServerOptions* options_;
+  MetricsState* metrics_;
+  const std::string* self_;
+  std::mutex stubs_mutex_;
+  std::map<std::string, std::unique_ptr<v1::Node::Stub>> stubs_;
 };
 
 }  // namespace
@@ -194,6 +417,8 @@ struct NodeServer::Impl {
   NodeServerOptions options;
   Digest model_digest{};
   std::vector<std::unique_ptr<HostedSegment>> segments;
+  MetricsState metrics;
+  std::string self;  // host:port
   std::unique_ptr<NodeService> service;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
@@ -243,12 +468,17 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const Graph& graph,
     impl.segments.push_back(std::move(seg));
   }
   impl.options = std::move(options);
+  if (impl.options.security.is_tls() && !impl.options.security.peer_allowed)
+    return Status::InvalidArgument("TLS needs a peer check");
+  if (impl.options.session_ttl_ms < 1 || impl.options.max_sessions < 1 ||
+      impl.options.max_session_tokens < 1 || impl.options.forward_deadline_ms < 1)
+    return Status::InvalidArgument("session limits and deadlines must be positive");
   impl.service = std::make_unique<NodeService>(graph.name, impl.model_digest, count, &impl.segments,
-                                               &impl.options);
+                                               &impl.options, &impl.metrics, &impl.self);
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(impl.options.listen_address, grpc::InsecureServerCredentials(),
-                           &impl.port);
+  builder.AddListeningPort(impl.options.listen_address,
+                           MakeServerCredentials(impl.options.security), &impl.port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(impl.options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(impl.options.max_message_bytes));
   builder.RegisterService(impl.service.get());
@@ -256,6 +486,7 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const Graph& graph,
   if (impl.server == nullptr || impl.port == 0)
     return Status::IoError("could not listen on " + impl.options.listen_address);
   impl.host = impl.options.listen_address.substr(0, colon);
+  impl.self = impl.host + ":" + std::to_string(impl.port);
   return node;
 }
 
@@ -268,6 +499,52 @@ Result<std::unique_ptr<NodeServer>> NodeServer::StartFromFile(const std::string&
 int NodeServer::port() const { return impl_->port; }
 std::string NodeServer::address() const { return impl_->host + ":" + std::to_string(impl_->port); }
 const Digest& NodeServer::model_digest() const { return impl_->model_digest; }
+
+NodeMetrics NodeServer::metrics() const {
+  std::lock_guard<std::mutex> lock(impl_->metrics.mutex);
+  return impl_->metrics.m;
+}
+
+std::string NodeServer::MetricsText() const {
+  const NodeMetrics m = metrics();
+  const std::string node = "{node=\"" + impl_->self + "\"}";
+  std::ostringstream out;
+  auto metric = [&](const char* name, const char* type, const char* help, auto value,
+                    const std::string& labels) {
+    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n"
+        << name << labels << " " << value << "\n";
+  };
+  out << "# HELP veil_requests_total RunSegment calls by outcome.\n"
+      << "# TYPE veil_requests_total counter\n"
+      << "veil_requests_total{node=\"" << impl_->self << "\",status=\"ok\"} " << m.requests_ok
+      << "\n"
+      << "veil_requests_total{node=\"" << impl_->self << "\",status=\"error\"} "
+      << m.requests_failed << "\n";
+  metric("veil_errors_total", "counter", "RunSegment calls that failed.", m.requests_failed, node);
+  metric("veil_received_tensor_bytes_total", "counter", "Tensor bytes received.", m.bytes_in, node);
+  metric("veil_sent_tensor_bytes_total", "counter", "Tensor bytes sent.", m.bytes_out, node);
+  metric("veil_segment_seconds_total", "counter", "Time running hosted segments.",
+         m.segment_seconds, node);
+  metric("veil_forwards_total", "counter", "Requests pushed on to a next hop.", m.forwards, node);
+  metric("veil_active_sessions", "gauge", "Decoding sessions held.", m.active_sessions, node);
+  metric("veil_sessions_expired_total", "counter", "Sessions dropped after their idle TTL.",
+         m.sessions_expired, node);
+  out << "# HELP veil_request_duration_seconds RunSegment latency (including forwarding).\n"
+      << "# TYPE veil_request_duration_seconds histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t b = 0; b <= std::size(kLatencyBucketsMs); ++b) {
+    cumulative += m.latency_buckets[b];
+    out << "veil_request_duration_seconds_bucket{node=\"" << impl_->self << "\",le=\"";
+    if (b < std::size(kLatencyBucketsMs))
+      out << kLatencyBucketsMs[b] / 1000;
+    else
+      out << "+Inf";
+    out << "\"} " << cumulative << "\n";
+  }
+  out << "veil_request_duration_seconds_sum" << node << " " << m.request_seconds << "\n"
+      << "veil_request_duration_seconds_count" << node << " " << cumulative << "\n";
+  return out.str();
+}
 
 void NodeServer::Shutdown(int grace_ms) {
   {

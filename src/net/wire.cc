@@ -97,4 +97,74 @@ bool ValidRequestId(const std::string& id) {
   return true;
 }
 
+Status EncodeCall(const SegmentCall& call, v1::RunSegmentRequest* out) {
+  if (!ValidRequestId(call.request_id))
+    return Status::InvalidArgument("request_id must be 1..64 characters from [A-Za-z0-9._:-]");
+  if (!call.session_id.empty() && !ValidRequestId(call.session_id))
+    return Status::InvalidArgument("session_id must be 1..64 characters from [A-Za-z0-9._:-]");
+  if (call.segment_index < 0 || call.position < 0 || call.position > 0xffffffffLL)
+    return Status::InvalidArgument("negative segment index or position out of range");
+  if (call.forward.size() > static_cast<size_t>(kMaxHops))
+    return Status::InvalidArgument("a chain has at most " + std::to_string(kMaxHops) + " hops");
+  out->set_request_id(call.request_id);
+  out->set_model_digest(DigestToBytes(call.model_digest));
+  out->set_segment_index(static_cast<uint32_t>(call.segment_index));
+  out->set_segment_digest(DigestToBytes(call.segment_digest));
+  for (const Tensor& t : call.inputs) EncodeTensor(t, out->add_inputs());
+  for (const Tensor& t : call.carry) EncodeTensor(t, out->add_carry());
+  for (const Hop& h : call.forward) {
+    if (h.segment_index < 0) return Status::InvalidArgument("negative hop segment index");
+    v1::Hop* w = out->add_forward();
+    w->set_address(h.address);
+    w->set_segment_index(static_cast<uint32_t>(h.segment_index));
+    w->set_segment_digest(DigestToBytes(h.segment_digest));
+    for (int i : h.inputs_from) w->add_inputs_from(static_cast<uint32_t>(i));
+    for (int i : h.carry_from) w->add_carry_from(static_cast<uint32_t>(i));
+  }
+  for (int i : call.return_from) out->add_return_from(static_cast<uint32_t>(i));
+  out->set_session_id(call.session_id);
+  out->set_position(static_cast<uint32_t>(call.position));
+  return Status::Ok();
+}
+
+Result<ChainReply> DecodeChainReply(const v1::RunSegmentReply& reply,
+                                    const std::vector<ExpectedStage>& expected, int64_t max_bytes) {
+  ChainReply out;
+  if (reply.stages_size() != static_cast<int>(expected.size()))
+    return Status::Corrupt("reply has evidence for " + std::to_string(reply.stages_size()) +
+                           " stage(s), expected " + std::to_string(expected.size()));
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const v1::StageEvidence& w = reply.stages(static_cast<int>(i));
+    StageEvidence e;
+    e.segment_index = static_cast<int>(w.segment_index());
+    if (!DigestFromBytes(w.segment_digest(), &e.segment_digest))
+      return Status::Corrupt("stage " + std::to_string(i) + ": segment_digest is not 32 bytes");
+    if (w.segment_index() != static_cast<uint32_t>(expected[i].segment_index) ||
+        e.segment_digest != expected[i].segment_digest)
+      return Status::Corrupt("stage " + std::to_string(i) + " (" + expected[i].address +
+                             ") reports segment " + std::to_string(w.segment_index()) + " digest " +
+                             DigestToHex(e.segment_digest).substr(0, 16) + ", not the requested " +
+                             std::to_string(expected[i].segment_index) + " digest " +
+                             DigestToHex(expected[i].segment_digest).substr(0, 16));
+    e.served_by = expected[i].address;
+    if (w.trace_digests_size() > (1 << 16))
+      return Status::Corrupt("stage " + std::to_string(i) + ": too many trace digests");
+    for (const std::string& d : w.trace_digests()) {
+      Digest digest;
+      if (!DigestFromBytes(d, &digest))
+        return Status::Corrupt("stage " + std::to_string(i) + ": a trace digest is not 32 bytes");
+      e.trace_digests.push_back(digest);
+    }
+    out.stages.push_back(std::move(e));
+  }
+  if (reply.outputs_size() > kMaxWireTensors) return Status::Corrupt("too many outputs");
+  int64_t budget = max_bytes;
+  for (int i = 0; i < reply.outputs_size(); ++i) {
+    auto t = DecodeTensor(reply.outputs(i), &budget, "output " + std::to_string(i));
+    if (!t.ok()) return Status::Corrupt(t.status().message());
+    out.outputs.push_back(std::move(t).value());
+  }
+  return out;
+}
+
 }  // namespace veil::net

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "veil/digest.h"
+#include "veil/net/node_client.h"
 #include "veil/status.h"
 #include "veil/tensor.h"
 #include "veil/v1/node.pb.h"
@@ -15,6 +16,9 @@ namespace veil::net {
 inline constexpr int kMaxWireRank = 8;
 inline constexpr int kMaxWireTensors = 64;
 inline constexpr size_t kMaxRequestIdLength = 64;
+inline constexpr int kMaxHops = kMaxChainHops;
+// Trailing metadata naming the address of the hop that failed in a chain.
+inline constexpr const char* kFailedHopMetadata = "veil-failed-hop";
 
 v1::DType ToWire(DType dtype);
 void EncodeTensor(const Tensor& tensor, v1::Tensor* out);
@@ -30,5 +34,20 @@ std::string DigestToBytes(const Digest& digest);
 
 // request_id: 1..64 characters from [A-Za-z0-9._:-].
 bool ValidRequestId(const std::string& id);
+
+// SegmentCall -> RunSegmentRequest (checks the hop count and ids).
+Status EncodeCall(const SegmentCall& call, v1::RunSegmentRequest* out);
+
+// The stage a caller asked for; `address` becomes StageEvidence::served_by.
+struct ExpectedStage {
+  int segment_index = 0;
+  Digest segment_digest{};
+  std::string address;
+};
+// Checks a chained reply against the stages the caller asked for (one evidence entry per
+// stage with matching index and digest, 32-byte trace digests, well-formed tensors within
+// `max_bytes`) and decodes it.
+Result<ChainReply> DecodeChainReply(const v1::RunSegmentReply& reply,
+                                    const std::vector<ExpectedStage>& expected, int64_t max_bytes);
 
 }  // namespace veil::net

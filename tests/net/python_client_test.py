@@ -60,12 +60,13 @@ with tempfile.TemporaryDirectory() as tmp:
         req.inputs.add(dtype=pb.DTYPE_INT8, dims=x.shape, data=x.tobytes())
         reply = run_rpc(req, timeout=10)
         assert reply.request_id == "py-1"
-        assert reply.segment_digest == seg.segment_digest
+        assert len(reply.stages) == 1 and reply.stages[0].segment_digest == seg.segment_digest
         assert len(reply.outputs) == 1 and list(reply.outputs[0].dims) == [2] + out_dims, reply.outputs[0].dims
         y = np.frombuffer(reply.outputs[0].data, dtype=np.int8).reshape([2] + out_dims)
         assert y.min() >= -127 and y.max() <= 127
-        assert len(reply.trace_digests) >= 1 and all(len(d) == 32 for d in reply.trace_digests)
-        print("RunSegment: output %s, %d trace digest(s)" % (list(y.shape), len(reply.trace_digests)))
+        traces = reply.stages[0].trace_digests
+        assert len(traces) >= 1 and all(len(d) == 32 for d in traces)
+        print("RunSegment: output %s, %d trace digest(s)" % (list(y.shape), len(traces)))
 
         # Determinism across calls: same request, same bits.
         again = run_rpc(req, timeout=10)

@@ -63,7 +63,7 @@ TEST_P(SplitShippedTest, BitIdenticalToSessionRun) {
     auto node = NodeServer::Start(*loaded, options);
     ASSERT_TRUE(node.ok()) << node.status().ToString();
     EXPECT_GT((*node)->port(), 0);
-    route[s] = (*node)->address();
+    route[s] = {(*node)->address()};
     nodes.push_back(std::move(node).value());
   }
   auto runner = SplitRunner::Create(*loaded, route);
@@ -87,7 +87,7 @@ TEST_P(SplitShippedTest, BitIdenticalToSessionRun) {
     EXPECT_EQ(split->stages.back().served_by, "local");
     std::vector<Digest> stage_digests;
     for (int s = 1; s <= count - 2; ++s)
-      EXPECT_EQ(split->stages[static_cast<size_t>(s)].served_by, route[s]);
+      EXPECT_EQ(split->stages[static_cast<size_t>(s)].served_by, route[s][0]);
     // The concatenated per-stage traces are the whole run's trace.
     for (const auto& st : split->stages)
       stage_digests.insert(stage_digests.end(), st.trace_digests.begin(), st.trace_digests.end());
@@ -142,11 +142,15 @@ TEST(SplitRunnerTest, RouteErrors) {
   EXPECT_FALSE(ParseRoute("seg1").ok());
   EXPECT_FALSE(ParseRoute("segx=a:1").ok());
   EXPECT_FALSE(ParseRoute("seg1=a:1,seg1=b:2").ok());
+  auto alternates = ParseRoute("seg1=a:1|b:2,seg2=c:3");
+  ASSERT_TRUE(alternates.ok());
+  EXPECT_EQ((*alternates)[1], (std::vector<std::string>{"a:1", "b:2"}));
+  EXPECT_FALSE(ParseRoute("seg1=a:1|").ok());
   auto imported = testing::ImportShipped("mlp");
   ASSERT_TRUE(imported.ok());
   Graph graph = std::move(imported).value();
   ASSERT_TRUE(SplitIntoSegments(&graph, 3).ok());
-  EXPECT_FALSE(SplitRunner::Create(graph, {{0, "127.0.0.1:1"}, {1, "127.0.0.1:1"}})
+  EXPECT_FALSE(SplitRunner::Create(graph, {{0, {"127.0.0.1:1"}}, {1, {"127.0.0.1:1"}}})
                    .ok());                            // first stays local
   EXPECT_FALSE(SplitRunner::Create(graph, {}).ok());  // segment 1 unrouted
 }
@@ -163,9 +167,9 @@ TEST(SplitRunnerTest, DeadNodeIsAnErrorNotAHang) {
   const std::string address = (*node)->address();
   (*node)->Shutdown(0);
   node->reset();
-  NodeClientOptions client;
-  client.deadline_ms = 2000;
-  auto runner = SplitRunner::Create(graph, {{1, address}}, {}, client);
+  SplitOptions split;
+  split.client.deadline_ms = 2000;
+  auto runner = SplitRunner::Create(graph, {{1, {address}}}, split);
   ASSERT_TRUE(runner.ok());
   auto result = (*runner)->Run(RandomInputs(graph, 1, 1, 1));
   ASSERT_FALSE(result.ok());

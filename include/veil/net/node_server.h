@@ -1,11 +1,16 @@
 // NodeServer: serves segments of one veil model over gRPC (proto/veil/v1/node.proto).
 //
-// First slice of issue 3 (docs/net.md): plaintext gRPC, no authentication, no registry —
-// for loopback and trusted networks only. The server extracts each hosted segment with
-// ExtractSegment and checks it against SegmentDigest before serving, then answers
-// RunSegment requests after validating every field (digests, dtypes, dims, byte lengths,
-// size caps, int8 range): a malformed request gets INVALID_ARGUMENT or NOT_FOUND with a
-// message naming what was wrong, never a crash.
+// The server extracts each hosted segment with ExtractSegment and checks it against
+// SegmentDigest before serving, then answers RunSegment requests after validating every
+// field (digests, dtypes, dims, byte lengths, size caps, int8 range, hop indices): a
+// malformed request gets INVALID_ARGUMENT, NOT_FOUND or FAILED_PRECONDITION with a message
+// naming what was wrong, never a crash. A request with `forward` hops is pushed on to the
+// next node once this segment has run (node-to-node; see docs/net.md). Sessions keep a
+// key/value cache per (segment, session id) for incremental decoding; they expire after
+// `session_ttl_ms` of idleness and are capped in number and length.
+//
+// Links are mutual TLS bound to Ed25519 node identities when `security` is TLS; plaintext
+// (LinkSecurity::Insecure) exists for tests and is reported as INSECURE by `veil node`.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +21,7 @@
 
 #include "veil/digest.h"
 #include "veil/graph.h"
+#include "veil/net/link_security.h"
 #include "veil/session.h"
 #include "veil/status.h"
 
@@ -34,9 +40,33 @@ struct NodeServerOptions {
   int64_t max_message_bytes = kDefaultMaxMessageBytes;
   // Cap on the total bytes of a request's input tensors.
   int64_t max_tensor_bytes = kDefaultMaxTensorBytes;
-  // Called once per RunSegment request with a one-line summary (may be empty).
+  // Called once per RunSegment request with a one-line key=value summary (may be empty).
   std::function<void(const std::string&)> log;
+  // This node's identity and peer policy (also used for its calls to forward hops).
+  LinkSecurity security;
+  // Deadline for a forward call when the incoming call has none.
+  int64_t forward_deadline_ms = 30000;
+  // Sessions (incremental decoding): idle expiry, count cap, and tokens per session.
+  int64_t session_ttl_ms = 60000;
+  int max_sessions = 256;
+  int64_t max_session_tokens = 4096;
 };
+
+// Counters exported at /metrics (Prometheus text format; see NodeServer::MetricsText).
+struct NodeMetrics {
+  uint64_t requests_ok = 0;
+  uint64_t requests_failed = 0;
+  uint64_t bytes_in = 0;       // tensor bytes received in requests
+  uint64_t bytes_out = 0;      // tensor bytes sent in replies
+  double segment_seconds = 0;  // time spent running hosted segments
+  double request_seconds = 0;  // wall time of RunSegment calls (including forwarding)
+  uint64_t forwards = 0;
+  int64_t active_sessions = 0;
+  uint64_t sessions_expired = 0;
+  // Latency histogram of RunSegment calls: counts per upper bound in kLatencyBucketsMs.
+  std::vector<uint64_t> latency_buckets;
+};
+inline constexpr double kLatencyBucketsMs[] = {0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000, 5000};
 
 class NodeServer {
  public:
@@ -52,6 +82,9 @@ class NodeServer {
   int port() const;
   std::string address() const;  // "host:port" with the bound port
   const Digest& model_digest() const;
+  NodeMetrics metrics() const;
+  // Prometheus text exposition of metrics(), labelled with this node's address.
+  std::string MetricsText() const;
 
   // Stops accepting calls and waits (at most `grace_ms`) for calls in flight.
   void Shutdown(int grace_ms = 1000);
