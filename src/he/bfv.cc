@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "keyswitch.h"
 #include "sampling.h"
 
 namespace veil::he {
@@ -17,11 +18,10 @@ Status MismatchedParams(const char* what) {
 
 Status CheckPolyShape(const RnsPoly& p, size_t n, size_t limbs, bool ntt, const char* what) {
   if (p.n() != n || p.limbs() != limbs || !p.shape_ok() || p.ntt_form() != ntt) {
-    return Status::InvalidArgument(std::string(what) + " has the wrong shape: N=" +
-                                   std::to_string(p.n()) + ", " + std::to_string(p.limbs()) +
-                                   " limbs (expected N=" + std::to_string(n) + ", " +
-                                   std::to_string(limbs) + " limbs" +
-                                   (ntt ? ", NTT form)" : ", coefficient form)"));
+    return Status::InvalidArgument(
+        std::string(what) + " has the wrong shape: N=" + std::to_string(p.n()) + ", " +
+        std::to_string(p.limbs()) + " limbs (expected N=" + std::to_string(n) + ", " +
+        std::to_string(limbs) + " limbs" + (ntt ? ", NTT form)" : ", coefficient form)"));
   }
   return Status::Ok();
 }
@@ -70,6 +70,27 @@ Status CheckContext(const std::shared_ptr<const Context>& ctx) {
   return Status::Ok();
 }
 
+// The BFV classes refuse CKKS contexts (CKKS has its own, veil/he/ckks.h).
+Status CheckBfvContext(const std::shared_ptr<const Context>& ctx) {
+  VEIL_RETURN_IF_ERROR(CheckContext(ctx));
+  if (ctx->scheme() != Scheme::kBfv) {
+    return Status::InvalidArgument("this is a BFV object but the context is for CKKS");
+  }
+  return Status::Ok();
+}
+
+// 1 <= limbs <= L and every polynomial has the same number of limbs.
+Status CheckLevelShape(const Context& ctx, const std::vector<RnsPoly>& polys, bool ntt,
+                       const char* what) {
+  const size_t limbs = polys.empty() ? 0 : polys[0].limbs();
+  if (limbs < 1 || limbs > ctx.data_limbs()) {
+    return Status::InvalidArgument(std::string(what) + " has " + std::to_string(limbs) +
+                                   " limbs, expected 1.." + std::to_string(ctx.data_limbs()));
+  }
+  for (const RnsPoly& p : polys) VEIL_RETURN_IF_ERROR(CheckPolyShape(p, ctx.n(), limbs, ntt, what));
+  return Status::Ok();
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- validation
@@ -93,8 +114,11 @@ Status ValidateCiphertext(const Context& ctx, const Ciphertext& ct) {
     return Status::InvalidArgument("ciphertext has " + std::to_string(ct.size()) +
                                    " polynomials, expected 2 or 3");
   }
+  if (ctx.scheme() != Scheme::kBfv) {
+    return Status::InvalidArgument("BFV ciphertext checked against a CKKS context");
+  }
+  VEIL_RETURN_IF_ERROR(CheckLevelShape(ctx, ct.polys, false, "ciphertext"));
   for (const RnsPoly& p : ct.polys) {
-    VEIL_RETURN_IF_ERROR(CheckPolyShape(p, ctx.n(), ctx.data_limbs(), false, "ciphertext"));
     VEIL_RETURN_IF_ERROR(CheckPolyRange(p, ctx.data_moduli(), "ciphertext"));
   }
   return Status::Ok();
@@ -300,7 +324,7 @@ Result<GaloisKeys> KeyGenerator::CreateGaloisKeysForSteps(const std::vector<int>
 // ---------------------------------------------------------------- encryption
 
 Result<Encryptor> Encryptor::Create(std::shared_ptr<const Context> context, const PublicKey& pk) {
-  VEIL_RETURN_IF_ERROR(CheckContext(context));
+  VEIL_RETURN_IF_ERROR(CheckBfvContext(context));
   VEIL_RETURN_IF_ERROR(ValidatePublicKey(*context, pk));
   Encryptor e;
   e.ctx_ = std::move(context);
@@ -309,7 +333,7 @@ Result<Encryptor> Encryptor::Create(std::shared_ptr<const Context> context, cons
 }
 
 Result<Encryptor> Encryptor::Create(std::shared_ptr<const Context> context, const SecretKey& sk) {
-  VEIL_RETURN_IF_ERROR(CheckContext(context));
+  VEIL_RETURN_IF_ERROR(CheckBfvContext(context));
   VEIL_RETURN_IF_ERROR(ValidateSecretKey(*context, sk));
   Encryptor e;
   e.ctx_ = std::move(context);
@@ -318,7 +342,9 @@ Result<Encryptor> Encryptor::Create(std::shared_ptr<const Context> context, cons
 }
 
 Result<Ciphertext> Encryptor::Encrypt(const Plaintext& plain) const {
-  if (!pk_) return Status::InvalidArgument("public-key encryption needs an Encryptor built from a public key");
+  if (!pk_)
+    return Status::InvalidArgument(
+        "public-key encryption needs an Encryptor built from a public key");
   const Context& c = *ctx_;
   VEIL_RETURN_IF_ERROR(ValidatePlaintext(c, plain));
   Prng secret(internal::RandomSeed(), internal::kDomainSecret);
@@ -342,7 +368,9 @@ Result<Ciphertext> Encryptor::Encrypt(const Plaintext& plain) const {
 }
 
 Result<Ciphertext> Encryptor::EncryptSymmetric(const Plaintext& plain) const {
-  if (!sk_) return Status::InvalidArgument("symmetric encryption needs an Encryptor built from a secret key");
+  if (!sk_)
+    return Status::InvalidArgument(
+        "symmetric encryption needs an Encryptor built from a secret key");
   const Context& c = *ctx_;
   VEIL_RETURN_IF_ERROR(ValidatePlaintext(c, plain));
   Ciphertext ct;
@@ -371,7 +399,7 @@ Result<Ciphertext> Encryptor::EncryptSymmetric(const Plaintext& plain) const {
 // ---------------------------------------------------------------- decryption
 
 Result<Decryptor> Decryptor::Create(std::shared_ptr<const Context> context, const SecretKey& sk) {
-  VEIL_RETURN_IF_ERROR(CheckContext(context));
+  VEIL_RETURN_IF_ERROR(CheckBfvContext(context));
   VEIL_RETURN_IF_ERROR(ValidateSecretKey(*context, sk));
   Decryptor d;
   d.ctx_ = std::move(context);
@@ -386,9 +414,7 @@ Result<RnsPoly> Decryptor::Phase(const Ciphertext& ct) const {
     return Status::InvalidArgument("ciphertext has " + std::to_string(ct.size()) +
                                    " polynomials, expected 2 or 3");
   }
-  for (const RnsPoly& p : ct.polys) {
-    VEIL_RETURN_IF_ERROR(CheckPolyShape(p, c.n(), c.data_limbs(), false, "ciphertext"));
-  }
+  VEIL_RETURN_IF_ERROR(CheckLevelShape(c, ct.polys, false, "ciphertext"));
   // Horner in NTT form over c_{k-1} .. c_1, then * s, back, + c_0.
   RnsPoly acc = ct.polys.back();
   PolyToNtt(acc, DataNtt(c));
@@ -414,19 +440,20 @@ Result<Plaintext> Decryptor::Decrypt(const Ciphertext& ct) const {
     for (size_t i = 0; i < n; ++i) xl[i] = MulShoup(xl[i], c.t_mod_q()[l], c.data_moduli()[l]);
   }
   std::vector<uint64_t> r(n);
-  c.q_to_t().Convert(x.data().data(), r.data(), n);
+  c.q_to_t(x.limbs()).Convert(x.data().data(), r.data(), n);
   Plaintext p;
   p.params_id = c.params_id();
   p.coeffs.resize(n);
   const Modulus& t = c.plain_modulus();
-  for (size_t i = 0; i < n; ++i) p.coeffs[i] = MulMod(NegateMod(r[i], t), c.q_inv_mod_t(), t);
+  for (size_t i = 0; i < n; ++i)
+    p.coeffs[i] = MulMod(NegateMod(r[i], t), c.q_inv_mod_t(x.limbs()), t);
   return p;
 }
 
 Result<int> Decryptor::InvariantNoiseBudget(const Ciphertext& ct) const {
   const Context& c = *ctx_;
   VEIL_ASSIGN_OR_RETURN(RnsPoly x, Phase(ct));
-  const size_t n = c.n(), L = c.data_limbs();
+  const size_t n = c.n(), L = x.limbs();
   std::vector<uint64_t> primes(c.params().coeff_modulus.begin(),
                                c.params().coeff_modulus.begin() + static_cast<long>(L));
   const std::vector<uint64_t> q_big = BigProduct(primes);
@@ -488,13 +515,13 @@ Result<int> Decryptor::InvariantNoiseBudget(const Ciphertext& ct) const {
       max_bits = std::max(max_bits, BigBitCount(acc));
     }
   }
-  return std::max(0, c.data_modulus_bits() - max_bits - 1);
+  return std::max(0, c.level_modulus_bits(L) - max_bits - 1);
 }
 
 // ---------------------------------------------------------------- batching
 
 Result<BatchEncoder> BatchEncoder::Create(std::shared_ptr<const Context> context) {
-  VEIL_RETURN_IF_ERROR(CheckContext(context));
+  VEIL_RETURN_IF_ERROR(CheckBfvContext(context));
   if (!context->batching_enabled()) {
     return Status::InvalidArgument("batching needs a prime plain modulus t = 1 (mod 2N); t=" +
                                    std::to_string(context->plain_modulus().value()));
@@ -571,7 +598,7 @@ Result<std::vector<int64_t>> BatchEncoder::DecodeSigned(const Plaintext& plain) 
 // ---------------------------------------------------------------- evaluation
 
 Result<Evaluator> Evaluator::Create(std::shared_ptr<const Context> context) {
-  VEIL_RETURN_IF_ERROR(CheckContext(context));
+  VEIL_RETURN_IF_ERROR(CheckBfvContext(context));
   Evaluator e;
   e.ctx_ = std::move(context);
   return e;
@@ -584,9 +611,45 @@ Status Evaluator::CheckCiphertext(const Ciphertext& ct, size_t min_size, size_t 
                                    " polynomials, expected " + std::to_string(min_size) + ".." +
                                    std::to_string(max_size));
   }
-  for (const RnsPoly& p : ct.polys) {
-    VEIL_RETURN_IF_ERROR(CheckPolyShape(p, ctx_->n(), ctx_->data_limbs(), false, "ciphertext"));
+  return CheckLevelShape(*ctx_, ct.polys, false, "ciphertext");
+}
+
+Status Evaluator::CheckTopLevel(const Ciphertext& ct, const char* op) const {
+  if (ct.polys[0].limbs() != ctx_->data_limbs()) {
+    return Status::InvalidArgument(std::string(op) + " needs a ciphertext at the top level (" +
+                                   std::to_string(ctx_->data_limbs()) + " limbs), got " +
+                                   std::to_string(ct.polys[0].limbs()) +
+                                   " limbs after modulus switching");
   }
+  return Status::Ok();
+}
+
+Status Evaluator::CheckSameLevel(const Ciphertext& a, const Ciphertext& b) const {
+  if (a.polys[0].limbs() != b.polys[0].limbs()) {
+    return Status::InvalidArgument("ciphertexts are at different levels (" +
+                                   std::to_string(a.polys[0].limbs()) + " vs " +
+                                   std::to_string(b.polys[0].limbs()) + " limbs)");
+  }
+  return Status::Ok();
+}
+
+Status Evaluator::ModSwitchToNextInPlace(Ciphertext& a) const {
+  VEIL_RETURN_IF_ERROR(CheckCiphertext(a, 2, 3));
+  if (a.polys[0].limbs() < 2) {
+    return Status::InvalidArgument("ciphertext is at the last level; cannot switch modulus");
+  }
+  for (RnsPoly& p : a.polys) internal::DivideRoundByLastPrime(*ctx_, p);
+  a.seed.reset();
+  return Status::Ok();
+}
+
+Status Evaluator::ModSwitchToInPlace(Ciphertext& a, size_t limbs) const {
+  VEIL_RETURN_IF_ERROR(CheckCiphertext(a, 2, 3));
+  if (limbs < 1 || limbs > a.polys[0].limbs()) {
+    return Status::InvalidArgument("cannot switch a " + std::to_string(a.polys[0].limbs()) +
+                                   "-limb ciphertext to " + std::to_string(limbs) + " limbs");
+  }
+  while (a.polys[0].limbs() > limbs) VEIL_RETURN_IF_ERROR(ModSwitchToNextInPlace(a));
   return Status::Ok();
 }
 
@@ -610,7 +673,8 @@ Status Evaluator::CheckKSwitchKey(const KSwitchKey& k) const {
 Status Evaluator::AddInPlace(Ciphertext& a, const Ciphertext& b) const {
   VEIL_RETURN_IF_ERROR(CheckCiphertext(a, 2, 3));
   VEIL_RETURN_IF_ERROR(CheckCiphertext(b, 2, 3));
-  while (a.size() < b.size()) a.polys.emplace_back(ctx_->n(), ctx_->data_limbs());
+  VEIL_RETURN_IF_ERROR(CheckSameLevel(a, b));
+  while (a.size() < b.size()) a.polys.emplace_back(ctx_->n(), b.polys[0].limbs());
   for (size_t k = 0; k < b.size(); ++k) PolyAddInPlace(a.polys[k], b.polys[k], DataMod(*ctx_));
   a.seed.reset();
   return Status::Ok();
@@ -619,7 +683,8 @@ Status Evaluator::AddInPlace(Ciphertext& a, const Ciphertext& b) const {
 Status Evaluator::SubInPlace(Ciphertext& a, const Ciphertext& b) const {
   VEIL_RETURN_IF_ERROR(CheckCiphertext(a, 2, 3));
   VEIL_RETURN_IF_ERROR(CheckCiphertext(b, 2, 3));
-  while (a.size() < b.size()) a.polys.emplace_back(ctx_->n(), ctx_->data_limbs());
+  VEIL_RETURN_IF_ERROR(CheckSameLevel(a, b));
+  while (a.size() < b.size()) a.polys.emplace_back(ctx_->n(), b.polys[0].limbs());
   for (size_t k = 0; k < b.size(); ++k) PolySubInPlace(a.polys[k], b.polys[k], DataMod(*ctx_));
   a.seed.reset();
   return Status::Ok();
@@ -634,6 +699,7 @@ Status Evaluator::NegateInPlace(Ciphertext& a) const {
 
 Status Evaluator::AddPlainInPlace(Ciphertext& a, const Plaintext& p) const {
   VEIL_RETURN_IF_ERROR(CheckCiphertext(a, 2, 3));
+  VEIL_RETURN_IF_ERROR(CheckTopLevel(a, "adding a plaintext"));
   VEIL_RETURN_IF_ERROR(ValidatePlaintext(*ctx_, p));
   AddDeltaM(*ctx_, p.coeffs, a.polys[0], false);
   a.seed.reset();
@@ -642,6 +708,7 @@ Status Evaluator::AddPlainInPlace(Ciphertext& a, const Plaintext& p) const {
 
 Status Evaluator::SubPlainInPlace(Ciphertext& a, const Plaintext& p) const {
   VEIL_RETURN_IF_ERROR(CheckCiphertext(a, 2, 3));
+  VEIL_RETURN_IF_ERROR(CheckTopLevel(a, "subtracting a plaintext"));
   VEIL_RETURN_IF_ERROR(ValidatePlaintext(*ctx_, p));
   AddDeltaM(*ctx_, p.coeffs, a.polys[0], true);
   a.seed.reset();
@@ -656,8 +723,9 @@ Result<PlaintextNtt> Evaluator::TransformPlain(const Plaintext& p) const {
   out.params_id = c.params_id();
   out.poly = RnsPoly(c.n(), c.data_limbs());
   for (size_t i = 0; i < c.n(); ++i) {
-    const int64_t v = p.coeffs[i] > t / 2 ? static_cast<int64_t>(p.coeffs[i]) - static_cast<int64_t>(t)
-                                          : static_cast<int64_t>(p.coeffs[i]);
+    const int64_t v = p.coeffs[i] > t / 2
+                          ? static_cast<int64_t>(p.coeffs[i]) - static_cast<int64_t>(t)
+                          : static_cast<int64_t>(p.coeffs[i]);
     for (size_t l = 0; l < c.data_limbs(); ++l) {
       out.poly.limb(l)[i] = internal::SignedToResidue(v, c.data_moduli()[l].value());
     }
@@ -682,6 +750,8 @@ Status Evaluator::MultiplyPlainInPlace(Ciphertext& a, const PlaintextNtt& p) con
 Result<Ciphertext> Evaluator::Multiply(const Ciphertext& a, const Ciphertext& b) const {
   VEIL_RETURN_IF_ERROR(CheckCiphertext(a, 2, 2));
   VEIL_RETURN_IF_ERROR(CheckCiphertext(b, 2, 2));
+  VEIL_RETURN_IF_ERROR(CheckTopLevel(a, "ct x ct"));
+  VEIL_RETURN_IF_ERROR(CheckTopLevel(b, "ct x ct"));
   const Context& c = *ctx_;
   const size_t n = c.n(), L = c.data_limbs(), B = c.aux_moduli().size(), E = L + B;
   auto modulus = [&](size_t l) -> const Modulus& {
@@ -731,7 +801,8 @@ Result<Ciphertext> Evaluator::Multiply(const Ciphertext& a, const Ciphertext& b)
       const Modulus& m = c.aux_moduli()[j];
       uint64_t* w = x.limb(L + j);
       const uint64_t* rj = r.data() + j * n;
-      for (size_t i = 0; i < n; ++i) w[i] = MulShoup(SubMod(w[i], rj[i], m), c.q_inv_mod_aux()[j], m);
+      for (size_t i = 0; i < n; ++i)
+        w[i] = MulShoup(SubMod(w[i], rj[i], m), c.q_inv_mod_aux()[j], m);
     }
     RnsPoly y(n, L);
     c.aux_to_q().Convert(x.limb(L), y.limb(0), n);
@@ -740,63 +811,9 @@ Result<Ciphertext> Evaluator::Multiply(const Ciphertext& a, const Ciphertext& b)
   return out;
 }
 
-void Evaluator::KeySwitch(const RnsPoly& d, const KSwitchKey& key, RnsPoly& u0,
-                          RnsPoly& u1) const {
-  const Context& c = *ctx_;
-  const size_t n = c.n(), L = c.data_limbs(), K = c.key_limbs();
-  RnsPoly acc0(n, K), acc1(n, K);
-  std::vector<u128> s0(n), s1(n);
-  std::vector<uint64_t> digit(n);
-  for (size_t j = 0; j < K; ++j) {
-    const Modulus& m = c.key_moduli()[j];
-    std::fill(s0.begin(), s0.end(), 0);
-    std::fill(s1.begin(), s1.end(), 0);
-    for (size_t i = 0; i < L; ++i) {
-      const uint64_t* di = d.limb(i);
-      if (i == j) {
-        std::copy(di, di + n, digit.begin());
-      } else {
-        for (size_t k = 0; k < n; ++k) digit[k] = BarrettReduce64(di[k], m);
-      }
-      c.key_ntt()[j].Forward(digit.data());
-      const uint64_t* kb = key.b[i].limb(j);
-      const uint64_t* ka = key.a[i].limb(j);
-      for (size_t k = 0; k < n; ++k) {
-        s0[k] += static_cast<u128>(digit[k]) * kb[k];
-        s1[k] += static_cast<u128>(digit[k]) * ka[k];
-      }
-    }
-    uint64_t* o0 = acc0.limb(j);
-    uint64_t* o1 = acc1.limb(j);
-    for (size_t k = 0; k < n; ++k) {
-      o0[k] = BarrettReduce128(s0[k], m);
-      o1[k] = BarrettReduce128(s1[k], m);
-    }
-    c.key_ntt()[j].Inverse(o0);
-    c.key_ntt()[j].Inverse(o1);
-  }
-  // Divide by P with rounding: u = (acc - [acc]_P) * P^-1 over the data primes.
-  const uint64_t p = c.key_moduli()[L].value();
-  const uint64_t half_p = p >> 1;
-  auto mod_down = [&](const RnsPoly& acc, RnsPoly& u) {
-    u = RnsPoly(n, L);
-    const uint64_t* sp = acc.limb(L);
-    for (size_t i = 0; i < L; ++i) {
-      const Modulus& m = c.data_moduli()[i];
-      const uint64_t p_mod = c.p_mod_q()[i];
-      const uint64_t* a = acc.limb(i);
-      uint64_t* o = u.limb(i);
-      for (size_t k = 0; k < n; ++k) {
-        // Centred residue of the special limb, reduced mod q_i.
-        const uint64_t v = BarrettReduce64(sp[k], m);
-        const uint64_t neg = uint64_t{0} - static_cast<uint64_t>(sp[k] > half_p);
-        const uint64_t centred = SubMod(v, p_mod & neg, m);
-        o[k] = MulShoup(SubMod(a[k], centred, m), c.p_inv_mod_q()[i], m);
-      }
-    }
-  };
-  mod_down(acc0, u0);
-  mod_down(acc1, u1);
+void Evaluator::KeySwitch(const RnsPoly& d, const KSwitchKey& key, RnsPoly& u0, RnsPoly& u1) const {
+  const internal::KeySwitchDigits digits = internal::DecomposeForKeySwitch(*ctx_, d);
+  internal::KeySwitchFromDigits(*ctx_, digits, nullptr, key, false, u0, u1);
 }
 
 Status Evaluator::RelinearizeInPlace(Ciphertext& a, const RelinKeys& rk) const {
@@ -872,8 +889,7 @@ Result<std::vector<Ciphertext>> Evaluator::RotateRowsHoisted(const Ciphertext& a
                                                              const GaloisKeys& gk) const {
   VEIL_RETURN_IF_ERROR(CheckCiphertext(a, 2, 2));
   if (gk.params_id != ctx_->params_id()) return MismatchedParams("Galois keys");
-  const Context& c = *ctx_;
-  const size_t n = c.n(), L = c.data_limbs(), K = c.key_limbs();
+  const size_t n = ctx_->n();
   std::vector<uint32_t> elts;
   for (int step : steps) {
     VEIL_ASSIGN_OR_RETURN(uint32_t e, GaloisEltForRowRotation(n, step));
@@ -887,33 +903,13 @@ Result<std::vector<Ciphertext>> Evaluator::RotateRowsHoisted(const Ciphertext& a
     }
     elts.push_back(e);
   }
-  // Digits d_i = [c1]_{q_i} (integers in [0, q_i)) in NTT form over every key prime j:
-  // digits[(i * K + j) * n ...]. An automorphism sigma commutes with the NTT up to a
-  // permutation of the evaluation points, and sigma(d_i) is still a digit of sigma(c1)
-  // (sigma(d_i) = sigma(c1) mod q_i, |sigma(d_i)| < q_i), so key switching sigma(c1) can
-  // reuse these NTTs.
-  std::vector<uint64_t> digits(L * K * n);
-  const RnsPoly& c1 = a.polys[1];
-  for (size_t i = 0; i < L; ++i) {
-    const uint64_t* di = c1.limb(i);
-    for (size_t j = 0; j < K; ++j) {
-      uint64_t* out = digits.data() + (i * K + j) * n;
-      if (i == j) {
-        std::copy(di, di + n, out);
-      } else {
-        for (size_t k = 0; k < n; ++k) out[k] = BarrettReduce64(di[k], c.key_moduli()[j]);
-      }
-      c.key_ntt()[j].Forward(out);
-    }
-  }
-  const int log_n = c.log_n();
-  const uint64_t two_n_mask = 2 * static_cast<uint64_t>(n) - 1;
-  const uint64_t p = c.key_moduli()[L].value();
-  const uint64_t half_p = p >> 1;
+  // One digit decomposition of c1 (and its NTTs) for every rotation: an automorphism
+  // commutes with the NTT up to a permutation of the evaluation points, and sigma(d_i) is
+  // still a digit of sigma(c1), so key switching sigma(c1) reuses these NTTs.
+  const Context& c = *ctx_;
+  const internal::KeySwitchDigits digits = internal::DecomposeForKeySwitch(c, a.polys[1]);
   std::vector<Ciphertext> out;
   out.reserve(elts.size());
-  std::vector<uint32_t> perm(n);
-  std::vector<u128> s0(n), s1(n);
   for (uint32_t elt : elts) {
     if (elt == 1) {
       Ciphertext copy = a;
@@ -921,62 +917,14 @@ Result<std::vector<Ciphertext>> Evaluator::RotateRowsHoisted(const Ciphertext& a
       out.push_back(std::move(copy));
       continue;
     }
-    const KSwitchKey& key = gk.keys.at(elt);
-    // NTT slot k holds x(psi^(2 rev(k) + 1)); sigma(x) there is x(psi^(elt (2 rev(k) + 1))).
-    for (size_t k = 0; k < n; ++k) {
-      const uint64_t e = (static_cast<uint64_t>(elt) * (2 * ReverseBits(static_cast<uint32_t>(k), log_n) + 1)) & two_n_mask;
-      perm[k] = ReverseBits(static_cast<uint32_t>((e - 1) >> 1), log_n);
-    }
-    RnsPoly acc0(n, K), acc1(n, K);
-    for (size_t j = 0; j < K; ++j) {
-      const Modulus& m = c.key_moduli()[j];
-      std::fill(s0.begin(), s0.end(), 0);
-      std::fill(s1.begin(), s1.end(), 0);
-      for (size_t i = 0; i < L; ++i) {
-        const uint64_t* d = digits.data() + (i * K + j) * n;
-        const uint64_t* kb = key.b[i].limb(j);
-        const uint64_t* ka = key.a[i].limb(j);
-        for (size_t k = 0; k < n; ++k) {
-          const uint64_t x = d[perm[k]];
-          s0[k] += static_cast<u128>(x) * kb[k];
-          s1[k] += static_cast<u128>(x) * ka[k];
-        }
-      }
-      uint64_t* o0 = acc0.limb(j);
-      uint64_t* o1 = acc1.limb(j);
-      for (size_t k = 0; k < n; ++k) {
-        o0[k] = BarrettReduce128(s0[k], m);
-        o1[k] = BarrettReduce128(s1[k], m);
-      }
-      c.key_ntt()[j].Inverse(o0);
-      c.key_ntt()[j].Inverse(o1);
-    }
+    const std::vector<uint32_t> perm = internal::NttAutomorphismPermutation(c.n(), c.log_n(), elt);
     Ciphertext r;
     r.params_id = a.params_id;
     r.polys.resize(2);
+    RnsPoly u0;
+    internal::KeySwitchFromDigits(c, digits, perm.data(), gk.keys.at(elt), false, u0, r.polys[1]);
     PolyAutomorphism(a.polys[0], elt, r.polys[0], DataMod(c));
-    r.polys[1] = RnsPoly(n, L);
-    const uint64_t* sp0 = acc0.limb(L);
-    const uint64_t* sp1 = acc1.limb(L);
-    for (size_t i = 0; i < L; ++i) {
-      const Modulus& m = c.data_moduli()[i];
-      const uint64_t p_mod = c.p_mod_q()[i];
-      uint64_t* r0 = r.polys[0].limb(i);
-      uint64_t* r1 = r.polys[1].limb(i);
-      const uint64_t* a0 = acc0.limb(i);
-      const uint64_t* a1 = acc1.limb(i);
-      for (size_t k = 0; k < n; ++k) {
-        // (acc - centred [acc]_P) * P^-1, as in KeySwitch.
-        const uint64_t v0 = BarrettReduce64(sp0[k], m);
-        const uint64_t n0 = uint64_t{0} - static_cast<uint64_t>(sp0[k] > half_p);
-        const uint64_t u0 = MulShoup(SubMod(a0[k], SubMod(v0, p_mod & n0, m), m),
-                                     c.p_inv_mod_q()[i], m);
-        const uint64_t v1 = BarrettReduce64(sp1[k], m);
-        const uint64_t n1 = uint64_t{0} - static_cast<uint64_t>(sp1[k] > half_p);
-        r1[k] = MulShoup(SubMod(a1[k], SubMod(v1, p_mod & n1, m), m), c.p_inv_mod_q()[i], m);
-        r0[k] = AddMod(r0[k], u0, m);
-      }
-    }
+    PolyAddInPlace(r.polys[0], u0, DataMod(c));
     out.push_back(std::move(r));
   }
   return out;

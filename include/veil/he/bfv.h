@@ -42,7 +42,8 @@ struct PlaintextNtt {
   RnsPoly poly;  // L limbs, NTT form
 };
 
-// polys[0] + polys[1] * s + polys[2] * s^2 + ...  (coefficient form, L limbs each).
+// polys[0] + polys[1] * s + polys[2] * s^2 + ...  (coefficient form, l limbs each: L at the
+// top level, fewer after modulus switching).
 // A fresh symmetric encryption is "seeded": polys[1] was expanded from `seed`, and the
 // serializer stores the 32-byte seed instead of that polynomial.
 struct Ciphertext {
@@ -183,6 +184,15 @@ class Evaluator {
   // if present, otherwise composes power-of-two steps.
   Status RotateRowsInPlace(Ciphertext& a, int steps, const GaloisKeys& gk) const;
   Status RotateColumnsInPlace(Ciphertext& a, const GaloisKeys& gk) const;
+  // Modulus switching: divides by the last prime of the ciphertext's modulus with rounding
+  // and drops that limb. Decrypts to the same plaintext while the noise budget is > 0
+  // (switching costs almost no budget once the noise exceeds the dropped prime), and the
+  // ciphertext shrinks by one limb. Below the top level, add/sub/negate, ct x pt,
+  // rotations, relinearization, decryption and serialization work; ct x ct and
+  // add/sub plain need the top level.
+  Status ModSwitchToNextInPlace(Ciphertext& a) const;
+  // Switches down to `limbs` limbs (1 <= limbs <= current).
+  Status ModSwitchToInPlace(Ciphertext& a, size_t limbs) const;
   // Hoisted rotations: rot_{steps[i]}(a) for every i, sharing one RNS digit decomposition
   // (and its NTTs) of a's second polynomial across all rotations. Each step needs its exact
   // key in gk (no power-of-two composition); step 0 returns a copy. Decrypts like
@@ -193,6 +203,8 @@ class Evaluator {
 
  private:
   Status CheckCiphertext(const Ciphertext& c, size_t min_size, size_t max_size) const;
+  Status CheckTopLevel(const Ciphertext& c, const char* op) const;
+  Status CheckSameLevel(const Ciphertext& a, const Ciphertext& b) const;
   Status CheckPlain(const Plaintext& p) const;
   Status CheckKSwitchKey(const KSwitchKey& k) const;
   // (u0, u1) with u0 + u1*s = d*s' + small, for d in coefficient form over Q.

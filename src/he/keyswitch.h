@@ -1,0 +1,50 @@
+// Key switching and modulus reduction shared by BFV and CKKS (internal).
+//
+// A ciphertext at "limbs" l (1 <= l <= L) lives modulo Q_l = q_0 ... q_{l-1}. Key switching
+// a polynomial d (mod Q_l) with a KSwitchKey (made over all L data primes and the special
+// prime P) uses the RNS digits [d]_{q_i}, i < l, the key components i < l restricted to the
+// primes q_0..q_{l-1} and P, and divides by P with rounding. Working on a prefix of the
+// primes is sound because the gadget of component i is zero modulo every q_j, j != i.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "veil/he/bfv.h"
+#include "veil/he/context.h"
+#include "veil/he/rns.h"
+
+namespace veil::he::internal {
+
+// The digits of a coefficient-form polynomial d with l = d.limbs() limbs, each in NTT form
+// over the l + 1 target primes (q_0..q_{l-1}, then P): digit i over target j is at
+// data()[(i * (l + 1) + j) * N].
+struct KeySwitchDigits {
+  size_t limbs = 0;
+  std::vector<uint64_t> data;
+  const uint64_t* at(size_t i, size_t j, size_t n) const {
+    return data.data() + (i * (limbs + 1) + j) * n;
+  }
+};
+KeySwitchDigits DecomposeForKeySwitch(const Context& ctx, const RnsPoly& d_coeff);
+
+// (u0, u1) with u0 + u1 * s = sigma(d) * s' + small (mod Q_l), where s' is the key's source
+// secret and sigma the automorphism whose NTT-slot permutation is `perm` (nullptr: none;
+// the digits are of d, and sigma(d_i) is still a digit of sigma(d) because sigma only
+// permutes and negates coefficients). Outputs have l limbs, in NTT form when `ntt_out`.
+void KeySwitchFromDigits(const Context& ctx, const KeySwitchDigits& digits, const uint32_t* perm,
+                         const KSwitchKey& key, bool ntt_out, RnsPoly& u0, RnsPoly& u1);
+
+// NTT slot k of sigma_g(x) is NTT slot perm[k] of x (slot k holds x(psi^(2 bitrev(k) + 1))).
+std::vector<uint32_t> NttAutomorphismPermutation(size_t n, int log_n, uint32_t galois_elt);
+// out = sigma_g(in) for an NTT-form polynomial (a permutation of every limb).
+void ApplyNttPermutation(const RnsPoly& in, const std::vector<uint32_t>& perm, RnsPoly& out);
+
+// p <- round(p / q_last) over the remaining primes, dropping the last limb (p.limbs() >= 2).
+// Works in either form: the last limb is brought to coefficient form, centred, reduced
+// modulo each remaining prime (and transformed back to NTT form when p is in NTT form).
+// CKKS rescaling and BFV modulus switching are both this operation.
+void DivideRoundByLastPrime(const Context& ctx, RnsPoly& p);
+
+}  // namespace veil::he::internal
