@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <map>
 #include <random>
+#include <thread>
 
 #include "onnx/shipped_models.h"
+#include "veil/generate.h"
 #include "veil/model_file.h"
 #include "veil/net/node_client.h"
 #include "veil/net/node_server.h"
@@ -175,6 +179,147 @@ TEST(SplitRunnerTest, DeadNodeIsAnErrorNotAHang) {
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.status().message().find(address), std::string::npos)
       << result.status().ToString();
+}
+
+// The shipped text model in 5 segments, and one node per middle segment plus a spare
+// node per middle segment (alternates for failover).
+class SplitGenerateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto imported = testing::ImportShipped("textgen");
+    ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+    graph_ = std::move(imported).value();
+    ASSERT_TRUE(SplitIntoSegments(&graph_, 5).ok());
+    for (int s = 1; s <= 3; ++s)
+      for (int copy = 0; copy < 2; ++copy) {
+        NodeServerOptions options;
+        options.segments = {s};
+        auto node = NodeServer::Start(graph_, options);
+        ASSERT_TRUE(node.ok()) << node.status().ToString();
+        route_[s].push_back((*node)->address());
+        nodes_[{s, copy}] = std::move(node).value();
+      }
+  }
+
+  std::vector<int> LocalGenerate(const std::vector<int>& prompt, int n) {
+    auto session = Session::Create(graph_);
+    EXPECT_TRUE(session.ok());
+    GenerateOptions options;
+    options.max_new_tokens = n;
+    auto r = GenerateGreedy(**session, prompt, options);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->tokens : std::vector<int>{};
+  }
+
+  NodeServer& node(int segment, int copy) { return *nodes_[{segment, copy}]; }
+
+  Graph graph_;
+  Route route_;
+  std::map<std::pair<int, int>, std::unique_ptr<NodeServer>> nodes_;
+};
+
+TEST_F(SplitGenerateTest, SessionsAcrossNodesMatchLocalGeneration) {
+  const std::string text = "In the beginning God created";
+  const std::vector<int> prompt(text.begin(), text.end());
+  const std::vector<int> expected = LocalGenerate(prompt, 24);
+  auto runner = SplitRunner::Create(graph_, route_);
+  ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+  GenerateOptions options;
+  options.max_new_tokens = 24;
+  auto got = (*runner)->Generate(prompt, options);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->generated.tokens, expected);
+  EXPECT_TRUE(got->failovers.empty());
+  // Each primary node held one session, advanced once per token.
+  for (int s = 1; s <= 3; ++s) {
+    const NodeMetrics m = node(s, 0).metrics();
+    EXPECT_EQ(m.requests_ok, 24u) << "segment " << s;
+    EXPECT_EQ(m.active_sessions, 1) << "segment " << s;
+    EXPECT_EQ(node(s, 1).metrics().requests_ok, 0u);
+  }
+}
+
+TEST_F(SplitGenerateTest, NodeDeathMidGenerationFailsOverWithIdenticalOutput) {
+  const std::string text = "And God said";
+  const std::vector<int> prompt(text.begin(), text.end());
+  const std::vector<int> expected = LocalGenerate(prompt, 20);
+  auto runner = SplitRunner::Create(graph_, route_);
+  ASSERT_TRUE(runner.ok());
+  GenerateOptions options;
+  options.max_new_tokens = 20;
+  int produced = 0;
+  options.on_token = [&](int) {
+    if (++produced == 7) node(2, 0).Shutdown(0);  // the middle node dies
+  };
+  auto got = (*runner)->Generate(prompt, options);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->generated.tokens, expected);
+  ASSERT_EQ(got->failovers.size(), 1u);
+  EXPECT_EQ(got->failovers[0].failed_node, route_[2][0]);
+  EXPECT_LT(got->failovers[0].recovery_ms, 5000);
+  // The spare for segment 2 took over (a replay of the history, then one call per token).
+  EXPECT_GE(node(2, 1).metrics().requests_ok, 1u);
+  EXPECT_EQ(got->stages[2].served_by, route_[2][1]);
+}
+
+TEST_F(SplitGenerateTest, LostSessionIsReplayedOnTheSameRoute) {
+  const std::string text = "Let there be";
+  const std::vector<int> prompt(text.begin(), text.end());
+  const std::vector<int> expected = LocalGenerate(prompt, 12);
+  NodeServerOptions options;
+  options.segments = {3};
+  options.session_ttl_ms = 1;  // every session on this node expires at once
+  auto forgetful = NodeServer::Start(graph_, options);
+  ASSERT_TRUE(forgetful.ok());
+  Route route = route_;
+  route[3] = {(*forgetful)->address()};
+  auto runner = SplitRunner::Create(graph_, route);
+  ASSERT_TRUE(runner.ok());
+  GenerateOptions gen;
+  gen.max_new_tokens = 12;
+  gen.on_token = [](int) { std::this_thread::sleep_for(std::chrono::milliseconds(3)); };
+  auto got = (*runner)->Generate(prompt, gen);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->generated.tokens, expected);
+  ASSERT_FALSE(got->failovers.empty());
+  EXPECT_TRUE(got->failovers[0].failed_node.empty());  // a replay, nobody excluded
+  EXPECT_EQ(got->stages[3].served_by, route[3][0]);
+}
+
+TEST(SplitRunnerTest, StatelessFailoverToAnAlternate) {
+  auto imported = testing::ImportShipped("cnn");
+  ASSERT_TRUE(imported.ok());
+  Graph graph = std::move(imported).value();
+  ASSERT_TRUE(SplitIntoSegments(&graph, 4).ok());
+  std::vector<std::unique_ptr<NodeServer>> nodes;
+  Route route;
+  for (int s = 1; s <= 2; ++s)
+    for (int copy = 0; copy < 2; ++copy) {
+      NodeServerOptions options;
+      options.segments = {s};
+      auto node = NodeServer::Start(graph, options);
+      ASSERT_TRUE(node.ok());
+      route[s].push_back((*node)->address());
+      nodes.push_back(std::move(node).value());
+    }
+  nodes[0]->Shutdown(0);  // segment 1's primary
+  auto runner = SplitRunner::Create(graph, route);
+  ASSERT_TRUE(runner.ok());
+  const std::vector<Tensor> inputs = RandomInputs(graph, 2, 1, 9);
+  auto session = Session::Create(graph);
+  ASSERT_TRUE(session.ok());
+  auto expected = (*session)->Run(inputs);
+  ASSERT_TRUE(expected.ok());
+  auto got = (*runner)->Run(inputs);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(got->outputs[0] == (*expected)[0]);
+  ASSERT_EQ(got->failovers.size(), 1u);
+  EXPECT_EQ(got->failovers[0].failed_node, route[1][0]);
+  EXPECT_EQ(got->stages[1].served_by, route[1][1]);
+  // The dead node stays excluded: the next request goes straight to the alternate.
+  auto again = (*runner)->Run(inputs);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->failovers.empty());
 }
 
 }  // namespace
