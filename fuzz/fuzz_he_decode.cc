@@ -1,6 +1,6 @@
-// libFuzzer target: the HE decoders (ciphertexts, secret/public/relinearization/Galois
-// keys) on hostile bytes. Random bytes almost never pass the header check (magic,
-// version, params_id), so besides raw inputs the target mutates valid blobs made at
+// libFuzzer target: the HE decoders (BFV and CKKS ciphertexts, secret/public/
+// relinearization/Galois keys) on hostile bytes. Random bytes almost never pass the header check
+// (magic, version, params_id), so besides raw inputs the target mutates valid blobs made at
 // start-up: byte 0 picks the blob kind (high bit set = decode the rest as raw bytes),
 // bytes 1-3 a new length (truncate or zero-extend), then 4-byte edits (24-bit offset,
 // xor mask). Whatever decodes must validate against the parameters, re-serialize to the
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "veil/he/bfv.h"
+#include "veil/he/ckks.h"
 #include "veil/he/context.h"
 #include "veil/he/serialize.h"
 
@@ -36,6 +37,10 @@ struct State {
   std::shared_ptr<const Context> ctx;
   SecretKey sk;
   std::unique_ptr<Decryptor> dec;
+  // CKKS context (N = 8192, the smallest named set) for the CKKS ciphertext decoder.
+  std::shared_ptr<const Context> ckks;
+  std::unique_ptr<CkksDecryptor> ckks_dec;
+  std::unique_ptr<CkksEncoder> ckks_enc;
   std::vector<std::vector<uint8_t>> blobs;  // indexed by kind - 1
 };
 
@@ -54,7 +59,18 @@ const State& GetState() {
     s->blobs.push_back(Must(SerializeSecretKey(c, s->sk)));
     s->blobs.push_back(Must(SerializePublicKey(c, Must(gen.CreatePublicKey()))));
     s->blobs.push_back(Must(SerializeRelinKeys(c, Must(gen.CreateRelinKeys()))));
-    s->blobs.push_back(Must(SerializeGaloisKeys(c, Must(gen.CreateGaloisKeysForSteps({1}, false)))));
+    s->blobs.push_back(
+        Must(SerializeGaloisKeys(c, Must(gen.CreateGaloisKeysForSteps({1}, false)))));
+    s->ckks = Must(Context::Create(Must(CkksStandardParameters(CkksParamSet::kN8192))));
+    KeyGenerator ckks_gen = Must(KeyGenerator::Create(s->ckks));
+    s->ckks_dec = std::make_unique<CkksDecryptor>(
+        Must(CkksDecryptor::Create(s->ckks, ckks_gen.secret_key())));
+    s->ckks_enc = std::make_unique<CkksEncoder>(Must(CkksEncoder::Create(s->ckks)));
+    CkksEncryptor ckks_sym = Must(CkksEncryptor::Create(s->ckks, ckks_gen.secret_key()));
+    const std::vector<double> values = {0.5, -0.25};
+    const CkksCiphertext cct =
+        Must(ckks_sym.EncryptSymmetric(Must(s->ckks_enc->Encode(values, 1u << 30, 1))));
+    s->blobs.push_back(Must(SerializeCkksCiphertext(*s->ckks, cct)));
     return s;
   }();
   return *state;
@@ -86,6 +102,16 @@ void DecodeAll(const State& s, const std::vector<uint8_t>& b) {
   if (auto gk = DeserializeGaloisKeys(c, b); gk.ok()) {
     Require(ValidateGaloisKeys(c, *gk).ok(), "decoded Galois keys do not validate");
   }
+  if (auto ct = DeserializeCkksCiphertext(*s.ckks, b); ct.ok()) {
+    Require(ValidateCkksCiphertext(*s.ckks, *ct).ok(), "decoded CKKS ciphertext does not validate");
+    auto again = SerializeCkksCiphertext(*s.ckks, *ct);
+    Require(again.ok() && *again == b, "CKKS ciphertext does not re-serialize to the same bytes");
+    auto plain = s.ckks_dec->Decrypt(*ct);
+    Require(plain.ok(), "decoded CKKS ciphertext does not decrypt");
+    Require(s.ckks_enc->Decode(*plain).ok(), "decrypted CKKS ciphertext does not decode");
+  } else {
+    Require(!ct.status().message().empty(), "error without a message");
+  }
 }
 
 }  // namespace
@@ -100,14 +126,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> b = s.blobs[data[0] % s.blobs.size()];
   size_t pos = 1;
   if (size >= 4) {
-    const size_t len = data[1] | (static_cast<size_t>(data[2]) << 8) |
-                       (static_cast<size_t>(data[3]) << 16);
+    const size_t len =
+        data[1] | (static_cast<size_t>(data[2]) << 8) | (static_cast<size_t>(data[3]) << 16);
     if (len != 0xFFFFFF) b.resize(len % (b.size() + 64), 0);
     pos = 4;
   }
   for (; pos + 4 <= size && !b.empty(); pos += 4) {
     const size_t off = (data[pos] | (static_cast<size_t>(data[pos + 1]) << 8) |
-                        (static_cast<size_t>(data[pos + 2]) << 16)) % b.size();
+                        (static_cast<size_t>(data[pos + 2]) << 16)) %
+                       b.size();
     b[off] ^= data[pos + 3];
   }
   DecodeAll(s, b);

@@ -1,6 +1,8 @@
 #include "veil/he/serialize.h"
 
+#include <cmath>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "sampling.h"
@@ -129,9 +131,7 @@ class Reader {
   bool padding_error_ = false;
 };
 
-Status Truncated(const char* what) {
-  return Status::Corrupt(std::string(what) + ": truncated");
-}
+Status Truncated(const char* what) { return Status::Corrupt(std::string(what) + ": truncated"); }
 
 void WriteHeader(Writer& w, const Context& ctx, BlobKind kind, uint8_t flags) {
   w.Bytes(kMagic, 4);
@@ -157,8 +157,8 @@ Status ReadHeader(Reader& r, const Context& ctx, BlobKind kind, uint8_t allowed_
                                std::to_string(kSerializationVersion) + ")");
   }
   if (k != static_cast<uint8_t>(kind)) {
-    return Status::Corrupt(std::string(what) + ": blob kind " + std::to_string(k) +
-                           " is not " + std::to_string(static_cast<int>(kind)));
+    return Status::Corrupt(std::string(what) + ": blob kind " + std::to_string(k) + " is not " +
+                           std::to_string(static_cast<int>(kind)));
   }
   if ((*flags & ~allowed_flags) != 0) {
     return Status::Corrupt(std::string(what) + ": unknown flags " + std::to_string(*flags));
@@ -215,11 +215,76 @@ Status CheckEnd(const Reader& r, const char* what) {
   return Status::Ok();
 }
 
-RnsPoly ExpandCiphertextA(const Context& ctx, const Seed& seed) {
-  RnsPoly a(ctx.n(), ctx.data_limbs());
+// The seeded "a" of a ciphertext with `limbs` limbs (a prefix of the full expansion): BFV
+// keeps it in coefficient form, CKKS in NTT form (both uniform).
+RnsPoly ExpandCiphertextA(const Context& ctx, const Seed& seed, size_t limbs) {
+  RnsPoly a(ctx.n(), limbs, ctx.scheme() == Scheme::kCkks);
   internal::Prng prng(seed, internal::kDomainCiphertextA);
   internal::SampleUniform(prng, ctx.data_moduli(), a);
   return a;
+}
+
+// Ciphertext limb count: 1..L (fewer than L after modulus switching or rescaling).
+Status ReadCiphertextDims(Reader& r, const Context& ctx, size_t* limbs, const char* what) {
+  uint32_t n, l;
+  if (!r.U32(&n) || !r.U32(&l)) return Truncated(what);
+  if (n != ctx.n()) {
+    return Status::Corrupt(std::string(what) + ": N=" + std::to_string(n) +
+                           " does not match the parameters' N=" + std::to_string(ctx.n()));
+  }
+  if (l < 1 || l > ctx.data_limbs()) {
+    return Status::Corrupt(std::string(what) + ": " + std::to_string(l) +
+                           " limbs, the parameters allow 1.." + std::to_string(ctx.data_limbs()));
+  }
+  *limbs = l;
+  return Status::Ok();
+}
+
+// Body shared by BFV and CKKS ciphertexts: u8 size, then (seeded) seed + c0 or every
+// polynomial. Validates the size and the exact byte count before allocating.
+Status ReadCiphertextPolys(Reader& r, const Context& ctx, size_t limbs, bool seeded,
+                           std::vector<RnsPoly>& polys, std::optional<Seed>& seed_out,
+                           const char* what) {
+  uint8_t size;
+  if (!r.U8(&size)) return Truncated(what);
+  if (size < 2 || size > 3 || (seeded && size != 2)) {
+    return Status::Corrupt(std::string(what) + ": " + std::to_string(size) + " polynomials" +
+                           (seeded ? " in a seeded ciphertext (must be 2)" : " (must be 2 or 3)"));
+  }
+  Seed seed{};
+  if (seeded && !r.Bytes(seed.data(), seed.size())) return Truncated(what);
+  const size_t stored = seeded ? 1 : size;
+  size_t poly_bytes = 0;
+  for (size_t l = 0; l < limbs; ++l) {
+    poly_bytes += PackedBytes(ctx.n(), ctx.data_moduli()[l].bit_count());
+  }
+  if (r.remaining() != stored * poly_bytes) {
+    return r.remaining() < stored * poly_bytes
+               ? Truncated(what)
+               : Status::Corrupt(std::string(what) + ": trailing bytes");
+  }
+  const bool ntt = ctx.scheme() == Scheme::kCkks;
+  for (size_t k = 0; k < stored; ++k) {
+    RnsPoly p(ctx.n(), limbs, ntt);
+    VEIL_RETURN_IF_ERROR(ReadPoly(r, p, ctx.data_moduli(), what));
+    polys.push_back(std::move(p));
+  }
+  if (seeded) {
+    polys.push_back(ExpandCiphertextA(ctx, seed, limbs));
+    seed_out = seed;
+  }
+  return CheckEnd(r, what);
+}
+
+void WriteCiphertextPolys(Writer& w, const Context& ctx, const std::vector<RnsPoly>& polys,
+                          const std::optional<Seed>& seed, bool seeded) {
+  w.U8(static_cast<uint8_t>(polys.size()));
+  if (seeded) {
+    w.Bytes(seed->data(), seed->size());
+    WritePoly(w, polys[0], ctx.data_moduli());
+  } else {
+    for (const RnsPoly& p : polys) WritePoly(w, p, ctx.data_moduli());
+  }
 }
 
 RnsPoly ExpandPublicKeyA(const Context& ctx, const Seed& seed) {
@@ -276,57 +341,78 @@ Status RequireSodium() {
 Result<std::vector<uint8_t>> SerializeCiphertext(const Context& ctx, const Ciphertext& ct) {
   VEIL_RETURN_IF_ERROR(ValidateCiphertext(ctx, ct));
   VEIL_RETURN_IF_ERROR(RequireSodium());
-  const bool seeded =
-      ct.seed.has_value() && ct.size() == 2 && ExpandCiphertextA(ctx, *ct.seed) == ct.polys[1];
+  const size_t limbs = ct.polys[0].limbs();
+  const bool seeded = ct.seed.has_value() && ct.size() == 2 &&
+                      ExpandCiphertextA(ctx, *ct.seed, limbs) == ct.polys[1];
   Writer w;
   WriteHeader(w, ctx, BlobKind::kCiphertext, seeded ? kFlagSeeded : 0);
   w.U32(static_cast<uint32_t>(ctx.n()));
-  w.U32(static_cast<uint32_t>(ctx.data_limbs()));
-  w.U8(static_cast<uint8_t>(ct.size()));
-  if (seeded) {
-    w.Bytes(ct.seed->data(), ct.seed->size());
-    WritePoly(w, ct.polys[0], ctx.data_moduli());
-  } else {
-    for (const RnsPoly& p : ct.polys) WritePoly(w, p, ctx.data_moduli());
-  }
+  w.U32(static_cast<uint32_t>(limbs));
+  WriteCiphertextPolys(w, ctx, ct.polys, ct.seed, seeded);
   return w.Take();
 }
 
 Result<Ciphertext> DeserializeCiphertext(const Context& ctx, std::span<const uint8_t> bytes) {
   const char* what = "ciphertext";
   VEIL_RETURN_IF_ERROR(RequireSodium());
+  if (ctx.scheme() != Scheme::kBfv) {
+    return Status::InvalidArgument("ciphertext: BFV decoder called with a CKKS context");
+  }
   Reader r(bytes);
   uint8_t flags = 0;
   VEIL_RETURN_IF_ERROR(ReadHeader(r, ctx, BlobKind::kCiphertext, kFlagSeeded, &flags, what));
-  VEIL_RETURN_IF_ERROR(ReadDims(r, ctx, ctx.data_limbs(), what));
-  uint8_t size;
-  if (!r.U8(&size)) return Truncated(what);
-  const bool seeded = (flags & kFlagSeeded) != 0;
-  if (size < 2 || size > 3 || (seeded && size != 2)) {
-    return Status::Corrupt("ciphertext: " + std::to_string(size) + " polynomials" +
-                           (seeded ? " in a seeded ciphertext (must be 2)" : " (must be 2 or 3)"));
-  }
+  size_t limbs = 0;
+  VEIL_RETURN_IF_ERROR(ReadCiphertextDims(r, ctx, &limbs, what));
   Ciphertext ct;
   ct.params_id = ctx.params_id();
-  Seed seed{};
-  if (seeded && !r.Bytes(seed.data(), seed.size())) return Truncated(what);
-  const size_t stored = seeded ? 1 : size;
-  size_t poly_bytes = 0;
-  for (const Modulus& m : ctx.data_moduli()) poly_bytes += PackedBytes(ctx.n(), m.bit_count());
-  if (r.remaining() != stored * poly_bytes) {
-    return r.remaining() < stored * poly_bytes ? Truncated(what)
-                                               : Status::Corrupt("ciphertext: trailing bytes");
+  VEIL_RETURN_IF_ERROR(
+      ReadCiphertextPolys(r, ctx, limbs, (flags & kFlagSeeded) != 0, ct.polys, ct.seed, what));
+  return ct;
+}
+
+// ---------------------------------------------------------------- CKKS ciphertext
+
+Result<std::vector<uint8_t>> SerializeCkksCiphertext(const Context& ctx, const CkksCiphertext& ct) {
+  VEIL_RETURN_IF_ERROR(ValidateCkksCiphertext(ctx, ct));
+  VEIL_RETURN_IF_ERROR(RequireSodium());
+  const bool seeded = ct.seed.has_value() && ct.size() == 2 &&
+                      ExpandCiphertextA(ctx, *ct.seed, ct.limbs()) == ct.polys[1];
+  Writer w;
+  WriteHeader(w, ctx, BlobKind::kCkksCiphertext, seeded ? kFlagSeeded : 0);
+  w.U32(static_cast<uint32_t>(ctx.n()));
+  w.U32(static_cast<uint32_t>(ct.limbs()));
+  uint64_t scale_bits;
+  std::memcpy(&scale_bits, &ct.scale, sizeof(scale_bits));
+  w.U64(scale_bits);
+  WriteCiphertextPolys(w, ctx, ct.polys, ct.seed, seeded);
+  return w.Take();
+}
+
+Result<CkksCiphertext> DeserializeCkksCiphertext(const Context& ctx,
+                                                 std::span<const uint8_t> bytes) {
+  const char* what = "CKKS ciphertext";
+  VEIL_RETURN_IF_ERROR(RequireSodium());
+  if (ctx.scheme() != Scheme::kCkks) {
+    return Status::InvalidArgument("CKKS ciphertext: decoder called with a BFV context");
   }
-  for (size_t k = 0; k < stored; ++k) {
-    RnsPoly p(ctx.n(), ctx.data_limbs());
-    VEIL_RETURN_IF_ERROR(ReadPoly(r, p, ctx.data_moduli(), what));
-    ct.polys.push_back(std::move(p));
+  Reader r(bytes);
+  uint8_t flags = 0;
+  VEIL_RETURN_IF_ERROR(ReadHeader(r, ctx, BlobKind::kCkksCiphertext, kFlagSeeded, &flags, what));
+  size_t limbs = 0;
+  VEIL_RETURN_IF_ERROR(ReadCiphertextDims(r, ctx, &limbs, what));
+  uint64_t scale_bits;
+  if (!r.U64(&scale_bits)) return Truncated(what);
+  CkksCiphertext ct;
+  ct.params_id = ctx.params_id();
+  std::memcpy(&ct.scale, &scale_bits, sizeof(ct.scale));
+  // The scale is checked before any polynomial is read (finite, >= 1, below Q_l / 2).
+  if (!std::isfinite(ct.scale) || ct.scale < 1.0 ||
+      std::log2(ct.scale) >= ctx.level_modulus_bits(limbs) - 1) {
+    return Status::Corrupt(std::string(what) + ": invalid scale");
   }
-  if (seeded) {
-    ct.polys.push_back(ExpandCiphertextA(ctx, seed));
-    ct.seed = seed;
-  }
-  VEIL_RETURN_IF_ERROR(CheckEnd(r, what));
+  VEIL_RETURN_IF_ERROR(
+      ReadCiphertextPolys(r, ctx, limbs, (flags & kFlagSeeded) != 0, ct.polys, ct.seed, what));
+  VEIL_RETURN_IF_ERROR(ValidateCkksCiphertext(ctx, ct));
   return ct;
 }
 

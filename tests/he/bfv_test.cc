@@ -1,10 +1,12 @@
+#include "veil/he/bfv.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "he_test_util.h"
-#include "veil/he/bfv.h"
 #include "veil/he/context.h"
+#include "veil/he/serialize.h"
 
 namespace veil::he {
 namespace {
@@ -17,7 +19,9 @@ using testing::RandomSlots;
 
 constexpr uint64_t kT = kDefaultPlainModulus;
 
-uint64_t MulT(uint64_t a, uint64_t b) { return static_cast<uint64_t>(static_cast<u128>(a) * b % kT); }
+uint64_t MulT(uint64_t a, uint64_t b) {
+  return static_cast<uint64_t>(static_cast<u128>(a) * b % kT);
+}
 
 // ---------------------------------------------------------------- parameters
 
@@ -185,7 +189,9 @@ TEST_P(BfvTest, MultiplyPlain) {
   const auto x = RandomSlots(n, kT, 31), w = RandomSlots(n, kT, 32);
   Ciphertext c = EncryptSlots(k, x, true);
   const int before = Must(k.dec->InvariantNoiseBudget(c));
-  ASSERT_TRUE(k.eval->MultiplyPlainInPlace(c, Must(k.eval->TransformPlain(Must(k.encoder->Encode(w))))).ok());
+  ASSERT_TRUE(
+      k.eval->MultiplyPlainInPlace(c, Must(k.eval->TransformPlain(Must(k.encoder->Encode(w)))))
+          .ok());
   std::vector<uint64_t> expect(n);
   for (size_t i = 0; i < n; ++i) expect[i] = MulT(x[i], w[i]);
   EXPECT_EQ(DecryptSlots(k, c), expect);
@@ -210,7 +216,10 @@ TEST_P(BfvTest, Int8DotProductAccumulators) {
       expect[i] += a[i] * w[i];
     }
     Ciphertext c = Must(k.pk_enc->Encrypt(Must(k.encoder->EncodeSigned(a))));
-    ASSERT_TRUE(k.eval->MultiplyPlainInPlace(c, Must(k.eval->TransformPlain(Must(k.encoder->EncodeSigned(w))))).ok());
+    ASSERT_TRUE(k.eval
+                    ->MultiplyPlainInPlace(
+                        c, Must(k.eval->TransformPlain(Must(k.encoder->EncodeSigned(w)))))
+                    .ok());
     if (term == 0) {
       acc = std::move(c);
     } else {
@@ -259,7 +268,9 @@ TEST_P(BfvTest, RotationsAndColumnSwap) {
     std::vector<uint64_t> expect(n);
     for (size_t r = 0; r < 2; ++r) {
       for (size_t i = 0; i < row; ++i) {
-        const size_t src = (i + row + static_cast<size_t>(steps % static_cast<int>(row) + static_cast<int>(row))) % row;
+        const size_t src =
+            (i + row + static_cast<size_t>(steps % static_cast<int>(row) + static_cast<int>(row))) %
+            row;
         expect[r * row + i] = x[r * row + src];
       }
     }
@@ -349,6 +360,49 @@ TEST(HeSampling, SecretKeysDifferAndAreTernary) {
   for (size_t c : counts) {  // 4096 / 3 = 1365 each; 6 sigma ~ 180
     EXPECT_GT(c, 1185u);
     EXPECT_LT(c, 1545u);
+  }
+}
+
+// ---------------------------------------------------------------- modulus switching
+
+TEST(BfvModSwitch, ShrinksAndStillDecryptsExactly) {
+  for (ParamSet set : {ParamSet::kN8192, ParamSet::kN16384}) {
+    const auto& k = Keys(set);
+    const size_t n = k.ctx->n(), L = k.ctx->data_limbs();
+    const auto x = RandomSlots(n, kT, 41), w = RandomSlots(n, kT, 42);
+    Ciphertext ct = EncryptSlots(k, x, true);
+    ASSERT_TRUE(
+        k.eval->MultiplyPlainInPlace(ct, Must(k.eval->TransformPlain(Must(k.encoder->Encode(w)))))
+            .ok());
+    std::vector<uint64_t> want(n);
+    for (size_t i = 0; i < n; ++i) want[i] = MulT(x[i], w[i]);
+    const size_t full_bytes = Must(SerializeCiphertext(*k.ctx, ct)).size();
+    int budget = Must(k.dec->InvariantNoiseBudget(ct));
+    for (size_t limbs = L - 1; limbs >= 1 && budget > 0; --limbs) {
+      ASSERT_TRUE(k.eval->ModSwitchToNextInPlace(ct).ok());
+      ASSERT_EQ(ct.polys[0].limbs(), limbs);
+      budget = Must(k.dec->InvariantNoiseBudget(ct));
+      if (budget == 0) break;
+      EXPECT_EQ(DecryptSlots(k, ct), want) << ParamSetName(set) << " limbs " << limbs;
+      // Below the top level: rotation and serialization (smaller, same plaintext).
+      Ciphertext rot = ct;
+      ASSERT_TRUE(k.eval->RotateRowsInPlace(rot, 1, k.gk).ok());
+      const std::vector<uint64_t> got = DecryptSlots(k, rot);
+      EXPECT_EQ(got[0], want[1]);
+      const std::vector<uint8_t> bytes = Must(SerializeCiphertext(*k.ctx, ct));
+      EXPECT_LT(bytes.size(), full_bytes);
+      EXPECT_EQ(DecryptSlots(k, Must(DeserializeCiphertext(*k.ctx, bytes))), want);
+    }
+    // ct x ct and plain add/sub need the top level; mixed levels are refused.
+    Ciphertext top = EncryptSlots(k, x, false);
+    Ciphertext low = top;
+    ASSERT_TRUE(k.eval->ModSwitchToInPlace(low, 1).ok());
+    EXPECT_FALSE(k.eval->ModSwitchToNextInPlace(low).ok());
+    EXPECT_FALSE(k.eval->Multiply(low, low).ok());
+    EXPECT_FALSE(k.eval->AddInPlace(top, low).ok());
+    EXPECT_FALSE(k.eval->AddPlainInPlace(low, Must(k.encoder->Encode(x))).ok());
+    EXPECT_FALSE(k.eval->ModSwitchToInPlace(top, L + 1).ok());
+    EXPECT_EQ(DecryptSlots(k, low), x);  // a fresh ciphertext survives the switch to 1 limb
   }
 }
 

@@ -308,6 +308,69 @@ TEST_P(CkksTest, RejectsMalformedInputs) {
   EXPECT_FALSE(kk.pk_enc->EncryptSymmetric(p).ok());
 }
 
+TEST_P(CkksTest, SerializationRoundTripsAndRejectsMalformedBlobs) {
+  const CkksKeys& kk = k();
+  const Context& c = *kk.ctx;
+  const auto x = RandomValues(slots(), 15);
+  const CkksCiphertext seeded = Enc(x, true);
+  CkksCiphertext low = Enc(x);
+  ASSERT_TRUE(kk.eval->MultiplyPlainInPlace(low, Must(kk.encoder->Encode(x, kScale))).ok());
+  ASSERT_TRUE(kk.eval->RescaleInPlace(low).ok());
+  const CkksCiphertext three = Must(kk.eval->Multiply(Enc(x), Enc(x)));
+  std::vector<size_t> sizes;
+  for (const CkksCiphertext* ct : {&seeded, static_cast<const CkksCiphertext*>(&low), &three}) {
+    const std::vector<uint8_t> bytes = Must(SerializeCkksCiphertext(c, *ct));
+    sizes.push_back(bytes.size());
+    const CkksCiphertext back = Must(DeserializeCkksCiphertext(c, bytes));
+    EXPECT_EQ(back.scale, ct->scale);
+    EXPECT_EQ(back.limbs(), ct->limbs());
+    ASSERT_EQ(back.size(), ct->size());
+    for (size_t i = 0; i < back.size(); ++i) EXPECT_TRUE(back.polys[i] == ct->polys[i]);
+    // Truncation anywhere and one trailing byte are refused.
+    for (size_t cut : {size_t{0}, size_t{3}, size_t{16}, size_t{24}, size_t{32}, size_t{33},
+                       size_t{60}, bytes.size() / 2, bytes.size() - 1}) {
+      EXPECT_FALSE(DeserializeCkksCiphertext(c, {bytes.data(), cut}).ok()) << cut;
+    }
+    std::vector<uint8_t> longer = bytes;
+    longer.push_back(0);
+    EXPECT_FALSE(DeserializeCkksCiphertext(c, longer).ok());
+  }
+  EXPECT_LT(sizes[0] * 3, sizes[2] * 2);  // seeded: the seed instead of c1
+  const std::vector<uint8_t> good = Must(SerializeCkksCiphertext(c, low));
+  auto corrupt = [&](size_t offset, uint8_t value) {
+    std::vector<uint8_t> b = good;
+    b[offset] = value;
+    return DeserializeCkksCiphertext(c, b).ok();
+  };
+  EXPECT_FALSE(corrupt(0, 'X'));          // magic
+  EXPECT_FALSE(corrupt(4, 9));            // version
+  EXPECT_FALSE(corrupt(6, 1));            // kind: a BFV ciphertext
+  EXPECT_FALSE(corrupt(7, 0x80));         // unknown flag
+  EXPECT_FALSE(corrupt(8, good[8] ^ 1));  // params_id
+  EXPECT_FALSE(corrupt(20, 0));           // 0 limbs
+  EXPECT_FALSE(corrupt(20, static_cast<uint8_t>(c.data_limbs() + 1)));
+  EXPECT_FALSE(corrupt(31, 0x7F));  // scale: exponent all ones (inf / nan)
+  EXPECT_FALSE(corrupt(31, 0xBF));  // negative scale
+  EXPECT_FALSE(corrupt(32, 4));     // 4 polynomials
+  // A coefficient equal to its modulus (first value of c0, limb 0).
+  {
+    std::vector<uint8_t> b = good;
+    const uint64_t q = c.data_moduli()[0].value();
+    for (int i = 0; i < c.data_moduli()[0].bit_count(); ++i) {
+      const size_t bit = static_cast<size_t>(i);
+      uint8_t& byte = b[33 + bit / 8];
+      byte = static_cast<uint8_t>((byte & ~(1u << (bit % 8))) | (((q >> i) & 1) << (bit % 8)));
+    }
+    const auto r = DeserializeCkksCiphertext(c, b);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("modulus"), std::string::npos);
+  }
+  // Wrong scheme either way.
+  auto bfv = Must(Context::Create(Must(StandardParameters(ParamSet::kN8192))));
+  EXPECT_FALSE(DeserializeCkksCiphertext(*bfv, good).ok());
+  EXPECT_FALSE(DeserializeCiphertext(c, good).ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Sets, CkksTest,
                          ::testing::Values(CkksParamSet::kN8192, CkksParamSet::kN16384),
                          [](const auto& param_info) {

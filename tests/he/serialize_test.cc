@@ -131,7 +131,10 @@ TEST(HeSerialize, MalformedCiphertextsAreRejected) {
   ExpectRejected(bad, decode, "N=8192 does not match");
   bad = good;
   PutU32(bad, kHeader + 4, 3);
-  ExpectRejected(bad, decode, "3 limbs, the parameters need 2");
+  ExpectRejected(bad, decode, "3 limbs, the parameters allow 1..2");
+  bad = good;
+  PutU32(bad, kHeader + 4, 0);
+  ExpectRejected(bad, decode, "0 limbs, the parameters allow 1..2");
   bad = good;
   bad[kHeader + 8] = 4;
   ExpectRejected(bad, decode, "4 polynomials");

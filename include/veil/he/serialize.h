@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "veil/he/bfv.h"
+#include "veil/he/ckks.h"
 #include "veil/he/context.h"
 #include "veil/status.h"
 
@@ -34,10 +35,18 @@ enum class BlobKind : uint8_t {
   kPublicKey = 3,
   kRelinKeys = 4,
   kGaloisKeys = 5,
+  kCkksCiphertext = 6,  // BFV ciphertext body plus the f64 scale; polynomials in NTT form
 };
 
 Result<std::vector<uint8_t>> SerializeCiphertext(const Context& ctx, const Ciphertext& ct);
 Result<Ciphertext> DeserializeCiphertext(const Context& ctx, std::span<const uint8_t> bytes);
+
+// CKKS: header | u32 N | u32 limbs (1..L) | f64 scale (IEEE-754 bits, LE) | u8 size | seed +
+// c0 (seeded) or every polynomial, bit-packed NTT values. The scale must be finite, >= 1
+// and below Q_limbs / 2.
+Result<std::vector<uint8_t>> SerializeCkksCiphertext(const Context& ctx, const CkksCiphertext& ct);
+Result<CkksCiphertext> DeserializeCkksCiphertext(const Context& ctx,
+                                                 std::span<const uint8_t> bytes);
 
 Result<std::vector<uint8_t>> SerializeSecretKey(const Context& ctx, const SecretKey& sk);
 Result<SecretKey> DeserializeSecretKey(const Context& ctx, std::span<const uint8_t> bytes);
