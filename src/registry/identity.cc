@@ -67,6 +67,12 @@ Identity::~Identity() {
   sodium_munlock(secret_key_.data(), secret_key_.size());
 }
 
+std::array<uint8_t, 32> Identity::TlsSeed() const {
+  std::array<uint8_t, 32> seed{};
+  crypto_sign_ed25519_sk_to_seed(seed.data(), secret_key_.data());
+  return seed;
+}
+
 Signature Identity::Sign(std::span<const uint8_t> message) const {
   Signature sig{};
   crypto_sign_detached(sig.data(), nullptr, message.data(), message.size(), secret_key_.data());

@@ -42,6 +42,9 @@ class Identity {
 
   const PublicKey& public_key() const { return public_key_; }
   std::string node_id() const { return NodeIdOf(public_key_); }
+  // The 32-byte Ed25519 seed (RFC 8032 private key), for building this identity's TLS
+  // certificate (veil/net/link_security.h). Secret: the caller wipes its copy.
+  std::array<uint8_t, 32> TlsSeed() const;
   // Ed25519 signature of `message` (deterministic, RFC 8032).
   Signature Sign(std::span<const uint8_t> message) const;
   // True iff `signature` is a valid Ed25519 signature of `message` by `public_key`
