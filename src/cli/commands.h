@@ -17,6 +17,7 @@ void AddRunCommand(CLI::App& app, Action* run);
 void AddGenerateCommand(CLI::App& app, Action* run);
 void AddNodeCommand(CLI::App& app, Action* run);   // issue 3 slice: docs/net.md
 void AddInferCommand(CLI::App& app, Action* run);
+void AddCommitCommand(CLI::App& app, Action* run);  // issue 5: docs/zk.md
 
 // Prints "veil: error: <status>" to stderr and returns exit code 1.
 int Fail(const Status& status);

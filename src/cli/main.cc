@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   veil::cli::AddGenerateCommand(app, &run);
   veil::cli::AddNodeCommand(app, &run);
   veil::cli::AddInferCommand(app, &run);
+  veil::cli::AddCommitCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -31,6 +31,8 @@ class ZkReader {
   Result<uint64_t> ReadU64();
   Result<Scalar> ReadScalar();
   Result<Point> ReadPoint();
+  // n raw bytes (a view into the input).
+  Result<std::span<const uint8_t>> ReadBytes(size_t n) { return Take(n, "bytes"); }
   // Vectors whose count exceeds max_count (or the bytes left) are rejected before allocating.
   Result<std::vector<Scalar>> ReadScalars(uint32_t max_count);
   Result<std::vector<Point>> ReadPoints(uint32_t max_count);
