@@ -158,8 +158,11 @@ class Store {
       it->second.create_revision = revision_;
     }
     Entry& e = it->second;
-    if (e.lease != 0 && e.lease != req.lease()) leases_[e.lease].keys.erase(req.key());
-    if (req.lease() != 0) leases_[req.lease()].keys.insert(req.key());
+    if (e.lease != 0 && e.lease != req.lease()) {
+      auto old_lease = leases_.find(e.lease);
+      if (old_lease != leases_.end()) old_lease->second.keys.erase(req.key());
+    }
+    if (req.lease() != 0) leases_.at(req.lease()).keys.insert(req.key());
     e.value = req.value();
     e.mod_revision = revision_;
     e.version += 1;

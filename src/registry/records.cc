@@ -113,15 +113,18 @@ Status ValidateOwner(const OwnerKeyRecord& r) {
 }
 
 Result<std::string> Seal(const Identity& signer, RecordKind kind, const std::string& payload) {
-  if (payload.size() + 2 * kSignatureBytes > kMaxSignedRecordBytes)
-    return Status::InvalidArgument(std::string(RecordKindName(kind)) + " record is too large (" +
-                                   std::to_string(payload.size()) + " bytes)");
   const Signature sig = signer.Sign(Bytes(SignedMessage(kind, payload)));
   v1::SignedRecord env;
   env.set_payload(payload);
   env.set_signer_public_key(ToBytes(signer.public_key()));
   env.set_signature(std::string(sig.begin(), sig.end()));
-  return env.SerializeAsString();
+  std::string bytes = env.SerializeAsString();
+  // The same limit readers apply, on the same bytes.
+  if (bytes.size() > kMaxSignedRecordBytes)
+    return Status::InvalidArgument(std::string(RecordKindName(kind)) + " record is too large (" +
+                                   std::to_string(bytes.size()) + " bytes, limit " +
+                                   std::to_string(kMaxSignedRecordBytes) + ")");
+  return bytes;
 }
 
 // Envelope checks and signature verification; returns the payload and the signer's key.

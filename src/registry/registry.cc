@@ -92,30 +92,47 @@ Status Registry::Join(const Identity& identity, NodeRecord record, int64_t ttl_s
   return Status::Ok();
 }
 
-// Renews the lease every ttl/3; on a lost lease, grants a new one and re-publishes the same
-// signed record (same seq: readers accept the identical record again).
+// Renews the lease every ttl/3. If the lease is lost (expired while the registry was
+// unreachable, or revoked), grants a new one and re-publishes the same signed record (same
+// seq: readers accept the identical record again); a failed publication is retried on the
+// next tick rather than leaving a live lease without a record.
 void Registry::KeepAliveLoop() {
   std::unique_lock<std::mutex> lock(join_mutex_);
   const auto interval = std::chrono::milliseconds(std::max<int64_t>(ttl_s_ * 1000 / 3, 100));
+  bool published = true;  // Join published under lease_
   while (!stop_keepalive_) {
     join_cv_.wait_for(lock, interval, [this] { return stop_keepalive_; });
     if (stop_keepalive_) break;
-    Result<int64_t> ttl = kv_->KeepAliveOnce(lease_);
-    if (ttl.ok()) continue;
-    if (ttl.status().code() != StatusCode::kNotFound) {
-      Log("keep-alive for " + node_key_ + " failed: " + ttl.status().ToString());
-      continue;
+    if (published) {
+      Result<int64_t> ttl = kv_->KeepAliveOnce(lease_);
+      if (ttl.ok()) continue;
+      if (ttl.status().code() != StatusCode::kNotFound) {
+        Log("keep-alive for " + node_key_ + " failed: " + ttl.status().ToString());
+        continue;
+      }
+      Log("lease for " + node_key_ + " was lost; re-joining with a new lease");
+    } else {
+      Status s = PutNodeRecord();
+      if (s.ok()) {
+        published = true;
+        continue;
+      }
+      Log("re-publishing " + node_key_ + " failed: " + s.ToString());
+      if (s.code() != StatusCode::kNotFound) continue;  // retry the put; lease still valid
     }
-    Log("lease for " + node_key_ + " was lost; re-joining with a new lease");
+    published = false;
     int64_t granted = 0;
     Result<LeaseId> lease = kv_->GrantLease(ttl_s_, &granted);
     if (!lease.ok()) {
       Log("re-join of " + node_key_ + " failed: " + lease.status().ToString());
-      continue;
+      continue;  // the next tick finds the old lease gone again and retries the grant
     }
     lease_ = *lease;
-    if (Status s = PutNodeRecord(); !s.ok())
-      Log("re-join of " + node_key_ + " failed: " + s.ToString());
+    Status s = PutNodeRecord();
+    if (s.ok())
+      published = true;
+    else
+      Log("re-publishing " + node_key_ + " failed: " + s.ToString());
   }
 }
 

@@ -398,6 +398,38 @@ TEST_P(RegistryBackendTest, JoinListLeave) {
   EXPECT_TRUE(nodes->empty());
 }
 
+// The registry lost the node's lease (here: revoked behind its back, as after an outage
+// longer than the TTL): the keep-alive thread notices, grants a new lease and re-publishes.
+TEST_P(RegistryBackendTest, JoinedNodeRepublishesAfterLosingItsLease) {
+  auto reg = Reg();
+  auto kv = Kv();
+  ASSERT_TRUE(reg && kv);
+  TestIdentity node;
+  ASSERT_TRUE(reg->Join(*node, MakeNodeRecord(*node), 1).ok());
+  auto before = kv->Range(kNodesPrefix);
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(before->kvs.size(), 1u);
+  const LeaseId first_lease = before->kvs[0].lease;
+  ASSERT_TRUE(kv->RevokeLease(first_lease).ok());
+  auto gone = kv->Range(kNodesPrefix);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_TRUE(gone->kvs.empty());
+  const auto deadline = Clock::now() + 3s;
+  bool back = false;
+  while (!back && Clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+    auto r = kv->Range(kNodesPrefix);
+    ASSERT_TRUE(r.ok());
+    back = r->kvs.size() == 1 && r->kvs[0].lease != first_lease && r->kvs[0].lease != 0;
+  }
+  EXPECT_TRUE(back);
+  EXPECT_TRUE(log_.Contains("was lost"));
+  auto nodes = reg->ListNodes();
+  ASSERT_TRUE(nodes.ok());
+  ASSERT_EQ(nodes->size(), 1u);
+  EXPECT_EQ((*nodes)[0].node_id(), node->node_id());
+}
+
 // A node that stops heartbeating (its process died): its record is published exactly as
 // Join does, but nobody keeps the lease alive. Watchers see it disappear within TTL + 1 s.
 TEST_P(RegistryBackendTest, NodeWhoseLeaseExpiresDisappearsFromWatchers) {
