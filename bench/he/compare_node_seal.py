@@ -58,7 +58,7 @@ def main():
     finally:
         os.unlink(params_file)
 
-    print(f"# veil vs node-seal 6.0.3, median of {args.reps} runs, one thread, microseconds")
+    print(f"# veil vs node-seal 6.0.3, median wall time of {args.reps} samples, one thread, microseconds")
     print("| set | op | veil (µs) | node-seal (µs) | veil / node-seal | speed-up |")
     print("|---|---|---:|---:|---:|---:|")
     worst = None

@@ -4,9 +4,11 @@
 //              node_seal_bench.js builds SEAL contexts with exactly the same primes;
 //   default  : {"lib":"veil","set":...,"op":...,"us":median} per operation, and
 //              {"lib":"veil","set":...,"metric":...,"value":...} for CKKS precision.
-// Timing: one thread, steady clock, median of --reps runs after one warm-up run; the same
-// method as the node script. Hoisted rotation = RotateRowsHoisted / RotateHoisted over
-// steps 1..8, reported per rotation.
+// Timing: wall time (steady clock) of one thread, median of --reps samples after one warm-up
+// run (a sample repeats a fast operation until it takes >= 2 ms), exactly as the node script
+// does with process.hrtime. Wall rather than CPU time because node's process CPU time also
+// counts V8's helper threads; on a shared machine, use enough --reps. Hoisted rotation =
+// RotateRowsHoisted / RotateHoisted over steps 1..8, reported per rotation.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -43,18 +45,28 @@ void MustOk(const Status& s) {
 }
 
 int g_reps = 20;
+std::string g_op;  // --op=NAME: time only that operation
 constexpr int kHoistedSteps = 8;
 
 void Report(const std::string& set, const char* op, const std::function<void()>& fn,
             double divide = 1.0) {
-  fn();  // warm-up
+  if (!g_op.empty() && g_op != op) return;
+  auto now_us = [] {
+    return std::chrono::duration<double, std::micro>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+  // Warm-up, which also sizes a sample: fast operations are repeated so that one sample
+  // takes >= 2 ms (CPU clocks are coarse at the microsecond scale).
+  const double t_first = now_us();
+  fn();
+  const double once = std::max(1.0, now_us() - t_first);
+  const int inner = std::max(1, static_cast<int>(2000.0 / once));
   std::vector<double> us;
   for (int i = 0; i < g_reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    us.push_back(
-        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() /
-        divide);
+    const double t0 = now_us();
+    for (int k = 0; k < inner; ++k) fn();
+    us.push_back((now_us() - t0) / inner / divide);
   }
   std::nth_element(us.begin(), us.begin() + static_cast<long>(us.size() / 2), us.end());
   std::printf("{\"lib\":\"veil\",\"set\":\"%s\",\"op\":\"%s\",\"us\":%.2f}\n", set.c_str(), op,
@@ -203,6 +215,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--params") == 0) params = true;
     if (std::strncmp(argv[i], "--reps=", 7) == 0) g_reps = std::max(1, std::atoi(argv[i] + 7));
     if (std::strncmp(argv[i], "--set=", 6) == 0) only.emplace_back(argv[i] + 6);
+    if (std::strncmp(argv[i], "--op=", 5) == 0) g_op = argv[i] + 5;
   }
   auto wanted = [&](const std::string& s) {
     return only.empty() || std::find(only.begin(), only.end(), s) != only.end();

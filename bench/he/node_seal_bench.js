@@ -4,7 +4,8 @@
 // primes (the last one is SEAL's special prime, as in veil), then prints JSON lines
 //   {"lib":"node-seal","set":...,"op":...,"us":median}
 //   {"lib":"node-seal","set":...,"metric":...,"value":...}
-// Timing: process.hrtime, median of --reps runs after one warm-up, same as the veil side.
+// Timing: wall time (process.hrtime), median of --reps samples after one warm-up (a sample
+// repeats a fast operation until it takes >= 2 ms), as on the veil side.
 // Out-of-place SEAL calls copy their input first (SEAL does `destination = encrypted`), so the
 // veil side copies too for mul_plain, relinearize, rotate. node-seal has no hoisted
 // rotations: "rotate_hoisted" is 8 plain rotations (steps 1..8) per rotation.
@@ -24,12 +25,17 @@ const reps = repsArg ? Math.max(1, parseInt(repsArg.slice(7), 10)) : 20;
 const kHoistedSteps = 8;
 
 function report(set, op, fn, divide = 1) {
-  fn();  // warm-up
+  const now = () => Number(process.hrtime.bigint()) / 1000;
+  // Warm-up, which also sizes a sample (>= 2 ms of CPU), as on the veil side.
+  const tFirst = now();
+  fn();
+  const once = Math.max(1, now() - tFirst);
+  const inner = Math.max(1, Math.floor(2000 / once));
   const us = [];
   for (let i = 0; i < reps; ++i) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    us.push(Number(process.hrtime.bigint() - t0) / 1000 / divide);
+    const t0 = now();
+    for (let k = 0; k < inner; ++k) fn();
+    us.push((now() - t0) / inner / divide);
   }
   us.sort((x, y) => x - y);
   console.log(JSON.stringify({ lib: 'node-seal', set, op, us: Number(us[Math.floor(us.length / 2)].toFixed(2)) }));

@@ -20,7 +20,7 @@ inline uint64_t CentredMod(uint64_t x, uint64_t half_p, uint64_t p_mod_m, const 
 
 }  // namespace
 
-KeySwitchDigits DecomposeForKeySwitch(const Context& ctx, const RnsPoly& d) {
+KeySwitchDigits DecomposeForKeySwitch(const Context& ctx, const RnsPoly& d, const RnsPoly* d_ntt) {
   const size_t n = ctx.n(), l = d.limbs();
   KeySwitchDigits out;
   out.limbs = l;
@@ -30,6 +30,11 @@ KeySwitchDigits DecomposeForKeySwitch(const Context& ctx, const RnsPoly& d) {
     for (size_t j = 0; j <= l; ++j) {
       const size_t kj = KeyIndex(ctx, l, j);
       uint64_t* o = out.data.data() + (i * (l + 1) + j) * n;
+      if (kj == i && d_ntt != nullptr) {
+        // The digit over its own prime is the limb itself: reuse its NTT form.
+        std::copy(d_ntt->limb(i), d_ntt->limb(i) + n, o);
+        continue;
+      }
       if (kj == i) {
         std::copy(di, di + n, o);
       } else {
@@ -47,7 +52,6 @@ void KeySwitchFromDigits(const Context& ctx, const KeySwitchDigits& digits, cons
   const size_t n = ctx.n(), l = digits.limbs;
   RnsPoly acc0(n, l + 1, true), acc1(n, l + 1, true);
   std::vector<u128> s0(n), s1(n);
-  std::vector<uint64_t> permuted(perm != nullptr ? n : 0);
   for (size_t j = 0; j <= l; ++j) {
     const size_t kj = KeyIndex(ctx, l, j);
     const Modulus& m = ctx.key_moduli()[kj];
@@ -56,15 +60,19 @@ void KeySwitchFromDigits(const Context& ctx, const KeySwitchDigits& digits, cons
     // Each product is < 2^122 and l <= 64, so the u128 sums cannot overflow.
     for (size_t i = 0; i < l; ++i) {
       const uint64_t* d = digits.at(i, j, n);
-      if (perm != nullptr) {
-        for (size_t k = 0; k < n; ++k) permuted[k] = d[perm[k]];
-        d = permuted.data();
-      }
       const uint64_t* kb = key.b[i].limb(kj);
       const uint64_t* ka = key.a[i].limb(kj);
-      for (size_t k = 0; k < n; ++k) {
-        s0[k] += static_cast<u128>(d[k]) * kb[k];
-        s1[k] += static_cast<u128>(d[k]) * ka[k];
+      if (perm != nullptr) {
+        for (size_t k = 0; k < n; ++k) {
+          const uint64_t x = d[perm[k]];
+          s0[k] += static_cast<u128>(x) * kb[k];
+          s1[k] += static_cast<u128>(x) * ka[k];
+        }
+      } else {
+        for (size_t k = 0; k < n; ++k) {
+          s0[k] += static_cast<u128>(d[k]) * kb[k];
+          s1[k] += static_cast<u128>(d[k]) * ka[k];
+        }
       }
     }
     uint64_t* o0 = acc0.limb(j);
@@ -102,13 +110,16 @@ void KeySwitchFromDigits(const Context& ctx, const KeySwitchDigits& digits, cons
 }
 
 std::vector<uint32_t> NttAutomorphismPermutation(size_t n, int log_n, uint32_t galois_elt) {
+  // Bit reversal by the recurrence rev(k) = rev(k / 2) / 2 | (k & 1) << (log_n - 1).
+  std::vector<uint32_t> rev(n);
+  for (size_t k = 1; k < n; ++k) {
+    rev[k] = (rev[k >> 1] >> 1) | (static_cast<uint32_t>(k & 1) << (log_n - 1));
+  }
   std::vector<uint32_t> perm(n);
   const uint64_t two_n_mask = 2 * static_cast<uint64_t>(n) - 1;
   for (size_t k = 0; k < n; ++k) {
-    const uint64_t e = (static_cast<uint64_t>(galois_elt) *
-                        (2 * ReverseBits(static_cast<uint32_t>(k), log_n) + 1)) &
-                       two_n_mask;
-    perm[k] = ReverseBits(static_cast<uint32_t>((e - 1) >> 1), log_n);
+    const uint64_t e = (static_cast<uint64_t>(galois_elt) * (2 * rev[k] + 1)) & two_n_mask;
+    perm[k] = rev[(e - 1) >> 1];
   }
   return perm;
 }

@@ -27,7 +27,10 @@ struct KeySwitchDigits {
     return data.data() + (i * (limbs + 1) + j) * n;
   }
 };
-KeySwitchDigits DecomposeForKeySwitch(const Context& ctx, const RnsPoly& d_coeff);
+// `d_ntt`, when given, is the same polynomial in NTT form: digit i over its own prime q_i is
+// then copied from it instead of being transformed again.
+KeySwitchDigits DecomposeForKeySwitch(const Context& ctx, const RnsPoly& d_coeff,
+                                      const RnsPoly* d_ntt = nullptr);
 
 // (u0, u1) with u0 + u1 * s = sigma(d) * s' + small (mod Q_l), where s' is the key's source
 // secret and sigma the automorphism whose NTT-slot permutation is `perm` (nullptr: none;
