@@ -1,7 +1,8 @@
-// libFuzzer target: strict decoding of zk wire objects (ristretto255 points, scalars mod l,
-// counted vectors) from arbitrary bytes. Whatever decodes must re-encode to exactly the
-// bytes it came from (canonical encodings are unique), agree with libsodium's validity
-// check, and survive arithmetic; whatever fails must say why.
+// libFuzzer target: strict decoding of zk wire objects from arbitrary bytes: ristretto255
+// points, scalars mod l, counted vectors, model commitment files and Linear-layer proofs.
+// Whatever decodes must re-encode to exactly the bytes it came from (canonical encodings
+// are unique), agree with libsodium's validity check, and survive arithmetic; whatever
+// fails must say why.
 #include <sodium.h>
 
 #include <cstdint>
@@ -9,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "veil/zk/linear_proof.h"
+#include "veil/zk/model_commitment.h"
 #include "veil/zk/ristretto.h"
 #include "veil/zk/scalar.h"
 #include "veil/zk/serialize.h"
@@ -48,6 +51,35 @@ void CheckScalarBytes(const uint8_t* b) {
   Require((*s - *s).IsZero(), "s - s != 0");
 }
 
+// The whole input as a commitment file: a successful parse re-serializes to the input.
+void CheckModelCommitment(const uint8_t* data, size_t size) {
+  veil::Result<veil::zk::ModelCommitment> c = veil::zk::ParseModelCommitment({data, size});
+  if (!c.ok()) {
+    Require(!c.status().message().empty(), "commitment error without a message");
+    return;
+  }
+  const std::vector<uint8_t> again = veil::zk::SerializeModelCommitment(*c);
+  Require(again.size() == size && std::memcmp(again.data(), data, size) == 0,
+          "commitment does not re-serialize to its bytes");
+}
+
+// The input as a Linear proof for a statement with K = 8 (three sumcheck rounds): whatever
+// decodes re-encodes to the bytes consumed.
+void CheckLinearProof(const uint8_t* data, size_t size) {
+  veil::zk::LinearStatement statement;
+  statement.input.col_vars = 3;
+  veil::zk::ZkReader reader({data, size});
+  veil::Result<veil::zk::LinearProof> p = veil::zk::ReadLinearProof(&reader, statement);
+  if (!p.ok()) {
+    Require(!p.status().message().empty(), "proof error without a message");
+    return;
+  }
+  std::vector<uint8_t> again;
+  veil::zk::WriteLinearProof(&again, *p);
+  Require(again.size() == reader.position() && std::memcmp(again.data(), data, again.size()) == 0,
+          "proof does not re-encode to its bytes");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -66,14 +98,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!tag.ok()) break;
     bool ok = false;
     switch (*tag % 4) {
-      case 0: ok = reader.ReadPoints(64).ok(); break;
-      case 1: ok = reader.ReadScalars(64).ok(); break;
-      case 2: ok = reader.ReadPoint().ok(); break;
-      default: ok = reader.ReadScalar().ok(); break;
+      case 0:
+        ok = reader.ReadPoints(64).ok();
+        break;
+      case 1:
+        ok = reader.ReadScalars(64).ok();
+        break;
+      case 2:
+        ok = reader.ReadPoint().ok();
+        break;
+      default:
+        ok = reader.ReadScalar().ok();
+        break;
     }
     Require(reader.remaining() < before, "reader made no progress");
     if (!ok) break;
   }
   (void)reader.ExpectEnd();
+  CheckModelCommitment(data, size);
+  CheckLinearProof(data, size);
   return 0;
 }
