@@ -133,8 +133,8 @@ Status ValidateSecretKey(const Context& ctx, const SecretKey& sk) {
 Status ValidatePublicKey(const Context& ctx, const PublicKey& pk) {
   if (pk.params_id != ctx.params_id()) return MismatchedParams("public key");
   for (const RnsPoly* p : {&pk.b, &pk.a}) {
-    VEIL_RETURN_IF_ERROR(CheckPolyShape(*p, ctx.n(), ctx.data_limbs(), true, "public key"));
-    VEIL_RETURN_IF_ERROR(CheckPolyRange(*p, ctx.data_moduli(), "public key"));
+    VEIL_RETURN_IF_ERROR(CheckPolyShape(*p, ctx.n(), ctx.public_key_limbs(), true, "public key"));
+    VEIL_RETURN_IF_ERROR(CheckPolyRange(*p, ctx.key_moduli(), "public key"));
   }
   return Status::Ok();
 }
@@ -215,22 +215,25 @@ Result<KeyGenerator> KeyGenerator::Create(std::shared_ptr<const Context> context
 
 Result<PublicKey> KeyGenerator::CreatePublicKey() const {
   const Context& c = *ctx_;
+  const size_t limbs = c.public_key_limbs();
+  const std::span<const Modulus> mod(c.key_moduli().data(), limbs);
+  const std::span<const NttTables> ntt(c.key_ntt().data(), limbs);
   PublicKey pk;
   pk.params_id = c.params_id();
   pk.seed = internal::RandomSeed();
-  pk.a = RnsPoly(c.n(), c.data_limbs(), true);
+  pk.a = RnsPoly(c.n(), limbs, true);
   {
     Prng prng(pk.seed, internal::kDomainPublicKeyA);
-    internal::SampleUniform(prng, DataMod(c), pk.a);
+    internal::SampleUniform(prng, mod, pk.a);
   }
-  RnsPoly e(c.n(), c.data_limbs());
+  RnsPoly e(c.n(), limbs);
   Prng secret(internal::RandomSeed(), internal::kDomainSecret);
-  internal::SampleError(secret, DataMod(c), e);
-  PolyToNtt(e, DataNtt(c));
+  internal::SampleError(secret, mod, e);
+  PolyToNtt(e, ntt);
   pk.b = pk.a;
-  PolyMulInPlace(pk.b, sk_.s, DataMod(c));
-  PolyNegateInPlace(pk.b, DataMod(c));
-  PolyAddInPlace(pk.b, e, DataMod(c));
+  PolyMulInPlace(pk.b, sk_.s, mod);
+  PolyNegateInPlace(pk.b, mod);
+  PolyAddInPlace(pk.b, e, mod);
   return pk;
 }
 

@@ -371,25 +371,43 @@ Result<CkksCiphertext> CkksEncryptor::Encrypt(const CkksPlaintext& plain) const 
   }
   const Context& c = *ctx_;
   VEIL_RETURN_IF_ERROR(CheckPlainForEncryption(c, plain));
-  const size_t l = plain.limbs();
-  const std::span<const Modulus> mod(c.data_moduli().data(), l);
-  // (c0, c1) = (b u + e0 + m, a u + e1), everything in NTT form over q_0..q_{l-1}.
+  const size_t l = plain.limbs(), L = c.data_limbs();
+  // (c0, c1) = (round((b u + e0) / P) + m, round((a u + e1) / P)) over q_0..q_{l-1}: the
+  // public key lives mod Q*P, the encryption of zero is made over q_0..q_{l-1} and P, and
+  // dividing by P leaves only rounding noise (SEAL's method; ~4 bits more precision than
+  // encrypting mod Q directly).
+  std::vector<Modulus> mod(c.data_moduli().begin(), c.data_moduli().begin() + static_cast<long>(l));
+  mod.push_back(c.key_moduli()[L]);
+  auto table = [&](size_t j) -> const NttTables& { return c.key_ntt()[j < l ? j : L]; };
+  auto to_ntt = [&](RnsPoly& p) {
+    for (size_t j = 0; j <= l; ++j) table(j).Forward(p.limb(j));
+    p.set_ntt_form(true);
+  };
   Prng secret(internal::RandomSeed(), internal::kDomainSecret);
-  RnsPoly u(c.n(), l);
+  RnsPoly u(c.n(), l + 1);
   internal::SampleTernary(secret, mod, u);
-  PolyToNtt(u, Ntt(c, l));
+  to_ntt(u);
   CkksCiphertext ct;
   ct.params_id = c.params_id();
   ct.scale = plain.scale;
   for (int k = 0; k < 2; ++k) {
-    RnsPoly p = u;
-    PolyMulInPlace(p, k == 0 ? pk_->b : pk_->a, mod);
-    RnsPoly e(c.n(), l);
+    const RnsPoly& key = k == 0 ? pk_->b : pk_->a;
+    RnsPoly p(c.n(), l + 1, true);
+    for (size_t j = 0; j <= l; ++j) {
+      const Modulus& m = mod[j];
+      const uint64_t* x = u.limb(j);
+      const uint64_t* y = key.limb(j < l ? j : L);
+      uint64_t* o = p.limb(j);
+      for (size_t i = 0; i < c.n(); ++i) o[i] = MulMod(x[i], y[i], m);
+    }
+    RnsPoly e(c.n(), l + 1);
     internal::SampleError(secret, mod, e);
-    PolyToNtt(e, Ntt(c, l));
+    to_ntt(e);
     PolyAddInPlace(p, e, mod);
-    if (k == 0) PolyAddInPlace(p, plain.poly, mod);
-    ct.polys.push_back(std::move(p));
+    RnsPoly q;
+    internal::DivideBySpecialPrime(c, p, true, q);
+    if (k == 0) PolyAddInPlace(q, plain.poly, mod);
+    ct.polys.push_back(std::move(q));
   }
   return ct;
 }

@@ -82,31 +82,33 @@ void KeySwitchFromDigits(const Context& ctx, const KeySwitchDigits& digits, cons
       o1[k] = BarrettReduce128(s1[k], m);
     }
   }
-  // Divide by P with rounding: u = (acc - centred [acc]_P) * P^-1 over q_0..q_{l-1}.
+  DivideBySpecialPrime(ctx, acc0, ntt_out, u0);
+  DivideBySpecialPrime(ctx, acc1, ntt_out, u1);
+}
+
+void DivideBySpecialPrime(const Context& ctx, RnsPoly& acc, bool ntt_out, RnsPoly& u) {
+  // u = (acc - centred [acc]_P) * P^-1 over q_0..q_{l-1}: the rounded quotient acc / P.
+  const size_t n = acc.n(), l = acc.limbs() - 1;
   const NttTables& p_ntt = ctx.key_ntt()[ctx.data_limbs()];
   const uint64_t half_p = ctx.key_moduli()[ctx.data_limbs()].value() >> 1;
   std::vector<uint64_t> corr(n);
-  auto mod_down = [&](RnsPoly& acc, RnsPoly& u) {
-    p_ntt.Inverse(acc.limb(l));
-    const uint64_t* sp = acc.limb(l);
-    u = RnsPoly(n, l, ntt_out);
-    for (size_t i = 0; i < l; ++i) {
-      const Modulus& m = ctx.data_moduli()[i];
-      const uint64_t p_mod = ctx.p_mod_q()[i];
-      uint64_t* a = acc.limb(i);
-      for (size_t k = 0; k < n; ++k) corr[k] = CentredMod(sp[k], half_p, p_mod, m);
-      if (ntt_out) {
-        ctx.key_ntt()[i].Forward(corr.data());
-      } else {
-        ctx.key_ntt()[i].Inverse(a);
-      }
-      uint64_t* o = u.limb(i);
-      const ShoupOperand& p_inv = ctx.p_inv_mod_q()[i];
-      for (size_t k = 0; k < n; ++k) o[k] = MulShoup(SubMod(a[k], corr[k], m), p_inv, m);
+  p_ntt.Inverse(acc.limb(l));
+  const uint64_t* sp = acc.limb(l);
+  u = RnsPoly(n, l, ntt_out);
+  for (size_t i = 0; i < l; ++i) {
+    const Modulus& m = ctx.data_moduli()[i];
+    const uint64_t p_mod = ctx.p_mod_q()[i];
+    uint64_t* a = acc.limb(i);
+    for (size_t k = 0; k < n; ++k) corr[k] = CentredMod(sp[k], half_p, p_mod, m);
+    if (ntt_out) {
+      ctx.key_ntt()[i].Forward(corr.data());
+    } else {
+      ctx.key_ntt()[i].Inverse(a);
     }
-  };
-  mod_down(acc0, u0);
-  mod_down(acc1, u1);
+    uint64_t* o = u.limb(i);
+    const ShoupOperand& p_inv = ctx.p_inv_mod_q()[i];
+    for (size_t k = 0; k < n; ++k) o[k] = MulShoup(SubMod(a[k], corr[k], m), p_inv, m);
+  }
 }
 
 std::vector<uint32_t> NttAutomorphismPermutation(size_t n, int log_n, uint32_t galois_elt) {

@@ -39,6 +39,11 @@ KeySwitchDigits DecomposeForKeySwitch(const Context& ctx, const RnsPoly& d_coeff
 void KeySwitchFromDigits(const Context& ctx, const KeySwitchDigits& digits, const uint32_t* perm,
                          const KSwitchKey& key, bool ntt_out, RnsPoly& u0, RnsPoly& u1);
 
+// acc: l + 1 limbs in NTT form over q_0..q_{l-1} and the special prime P (last). Sets u to
+// round(acc / P) over q_0..q_{l-1} (NTT form when `ntt_out`, else coefficient form); acc's
+// limbs are overwritten.
+void DivideBySpecialPrime(const Context& ctx, RnsPoly& acc, bool ntt_out, RnsPoly& u);
+
 // NTT slot k of sigma_g(x) is NTT slot perm[k] of x (slot k holds x(psi^(2 bitrev(k) + 1))).
 std::vector<uint32_t> NttAutomorphismPermutation(size_t n, int log_n, uint32_t galois_elt);
 // out = sigma_g(in) for an NTT-form polynomial (a permutation of every limb).

@@ -288,9 +288,9 @@ void WriteCiphertextPolys(Writer& w, const Context& ctx, const std::vector<RnsPo
 }
 
 RnsPoly ExpandPublicKeyA(const Context& ctx, const Seed& seed) {
-  RnsPoly a(ctx.n(), ctx.data_limbs(), true);
+  RnsPoly a(ctx.n(), ctx.public_key_limbs(), true);
   internal::Prng prng(seed, internal::kDomainPublicKeyA);
-  internal::SampleUniform(prng, ctx.data_moduli(), a);
+  internal::SampleUniform(prng, ctx.key_moduli(), a);
   return a;
 }
 
@@ -483,9 +483,9 @@ Result<std::vector<uint8_t>> SerializePublicKey(const Context& ctx, const Public
   Writer w;
   WriteHeader(w, ctx, BlobKind::kPublicKey, kFlagSeeded);
   w.U32(static_cast<uint32_t>(ctx.n()));
-  w.U32(static_cast<uint32_t>(ctx.data_limbs()));
+  w.U32(static_cast<uint32_t>(ctx.public_key_limbs()));
   w.Bytes(pk.seed.data(), pk.seed.size());
-  WritePoly(w, pk.b, ctx.data_moduli());
+  WritePoly(w, pk.b, ctx.key_moduli());
   return w.Take();
 }
 
@@ -496,12 +496,12 @@ Result<PublicKey> DeserializePublicKey(const Context& ctx, std::span<const uint8
   uint8_t flags = 0;
   VEIL_RETURN_IF_ERROR(ReadHeader(r, ctx, BlobKind::kPublicKey, kFlagSeeded, &flags, what));
   if (flags != kFlagSeeded) return Status::Corrupt("public key: must be seeded");
-  VEIL_RETURN_IF_ERROR(ReadDims(r, ctx, ctx.data_limbs(), what));
+  VEIL_RETURN_IF_ERROR(ReadDims(r, ctx, ctx.public_key_limbs(), what));
   PublicKey pk;
   pk.params_id = ctx.params_id();
   if (!r.Bytes(pk.seed.data(), pk.seed.size())) return Truncated(what);
-  pk.b = RnsPoly(ctx.n(), ctx.data_limbs(), true);
-  VEIL_RETURN_IF_ERROR(ReadPoly(r, pk.b, ctx.data_moduli(), what));
+  pk.b = RnsPoly(ctx.n(), ctx.public_key_limbs(), true);
+  VEIL_RETURN_IF_ERROR(ReadPoly(r, pk.b, ctx.key_moduli(), what));
   VEIL_RETURN_IF_ERROR(CheckEnd(r, what));
   pk.a = ExpandPublicKeyA(ctx, pk.seed);
   return pk;

@@ -365,6 +365,14 @@ TEST_P(CkksTest, SerializationRoundTripsAndRejectsMalformedBlobs) {
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.status().message().find("modulus"), std::string::npos);
   }
+  // CKKS public keys live mod Q*P (L + 1 limbs); they round-trip and encrypt.
+  const PublicKey pk = Must(DeserializePublicKey(c, Must(SerializePublicKey(c, kk.pk))));
+  EXPECT_EQ(pk.b.limbs(), c.key_limbs());
+  const CkksEncryptor enc2 = Must(CkksEncryptor::Create(kk.ctx, pk));
+  EXPECT_LT(MaxError(Dec(Must(enc2.Encrypt(Must(kk.encoder->Encode(x, kScale))))), x), kFreshBound);
+  PublicKey short_pk = kk.pk;
+  short_pk.b.Truncate(c.data_limbs());
+  EXPECT_FALSE(CkksEncryptor::Create(kk.ctx, short_pk).ok());
   // Wrong scheme either way.
   auto bfv = Must(Context::Create(Must(StandardParameters(ParamSet::kN8192))));
   EXPECT_FALSE(DeserializeCkksCiphertext(*bfv, good).ok());

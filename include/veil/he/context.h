@@ -83,7 +83,12 @@ class Context {
   size_t data_limbs() const { return data_moduli_.size(); }  // L
   size_t key_limbs() const { return key_moduli_.size(); }    // L + 1
   int total_modulus_bits() const { return total_bits_; }     // bit count of Q*P
-  int data_modulus_bits() const { return data_bits_; }       // bit count of Q
+  // Limbs of a public key: BFV L (mod Q); CKKS L + 1 (mod Q*P, so that encryption can divide
+  // its noise by P, as SEAL does). Its moduli are the first limbs of key_moduli().
+  size_t public_key_limbs() const {
+    return params_.scheme == Scheme::kCkks ? key_moduli_.size() : data_moduli_.size();
+  }
+  int data_modulus_bits() const { return data_bits_; }  // bit count of Q
   // Bit count of Q_l = q_0 * ... * q_{limbs-1}, for 1 <= limbs <= L.
   int level_modulus_bits(size_t limbs) const { return level_bits_[limbs - 1]; }
   bool batching_enabled() const { return batching_; }
