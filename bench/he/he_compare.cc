@@ -17,6 +17,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <numbers>
 #include <random>
 #include <string>
 #include <vector>
@@ -192,13 +193,46 @@ void RunCkks(CkksParamSet set) {
   Report(
       name, "rotate_hoisted", [&] { Must(eval.RotateHoisted(a, steps, gk)); }, kHoistedSteps);
   // Precision: log2 of the max slot error, fresh and after ct x ct + relinearize + rescale.
-  auto max_err = [&](const CkksCiphertext& ct, const std::function<double(size_t)>& want) {
+  auto max_err = [&](const CkksCiphertext& ct, const std::function<Complex(size_t)>& want) {
     const std::vector<Complex> got = Must(enc.Decode(Must(dec.Decrypt(ct))));
     double e = 0;
     for (size_t i = 0; i < got.size(); ++i) e = std::max(e, std::abs(got[i] - want(i)));
     return std::log2(e);
   };
   Metric(name, "precision_fresh_log2", max_err(a, [&](size_t i) { return v[i]; }));
+  Metric(name, "precision_fresh_sk_log2",
+         max_err(Must(sk_enc.EncryptSymmetric(plain)), [&](size_t i) { return v[i]; }));
+  {
+    CkksCiphertext d = a;
+    MustOk(eval.MultiplyPlainInPlace(d, plain_w));
+    MustOk(eval.RescaleInPlace(d));
+    Metric(name, "precision_mul_plain_log2", max_err(d, [&](size_t i) { return v[i] * w[i]; }));
+    d = a;
+    MustOk(eval.RotateInPlace(d, 1, gk));
+    Metric(name, "precision_rotate_log2",
+           max_err(d, [&](size_t i) { return v[(i + 1) % v.size()]; }));
+  }
+  // Depth: x -> x^2 (relinearize, rescale) down to the last level, x on the unit circle so
+  // that the reference stays exact; log2 of the max error after each level.
+  {
+    std::vector<double> theta(enc.slot_count());
+    std::vector<Complex> z(enc.slot_count());
+    std::uniform_real_distribution<double> angle(0, 2 * std::numbers::pi);
+    for (size_t i = 0; i < z.size(); ++i) {
+      theta[i] = angle(rng);
+      z[i] = std::polar(1.0, theta[i]);
+    }
+    CkksCiphertext d = Must(pk_enc.Encrypt(Must(enc.Encode(z, scale))));
+    int depth = 0;
+    while (d.limbs() > 1) {
+      d = Must(eval.MultiplyRelin(d, d, rk));
+      MustOk(eval.RescaleInPlace(d));
+      ++depth;
+      const std::string m = "precision_depth" + std::to_string(depth) + "_log2";
+      Metric(name, m.c_str(),
+             max_err(d, [&](size_t i) { return std::polar(1.0, std::ldexp(theta[i], depth)); }));
+    }
+  }
   CkksCiphertext r = relin;
   MustOk(eval.RescaleInPlace(r));
   Metric(name, "precision_mul_log2", max_err(r, [&](size_t i) { return v[i] * w[i]; }));

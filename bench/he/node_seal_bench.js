@@ -131,6 +131,10 @@ function run(seal, p) {
       return Math.log2(e);
     };
     metric(set, 'precision_fresh_log2', maxErr(a, (i) => v[i]));
+    metric(set, 'precision_fresh_sk_log2', maxErr(encryptor.encryptSymmetric(plain), (i) => v[i]));
+    metric(set, 'precision_mul_plain_log2',
+      maxErr(evaluator.rescaleToNext(evaluator.multiplyPlain(a, plainW)), (i) => v[i] * w[i]));
+    metric(set, 'precision_rotate_log2', maxErr(evaluator.rotateVector(a, 1, gk), (i) => v[(i + 1) % n]));
     const r = evaluator.rescaleToNext(relin);
     metric(set, 'precision_mul_log2', maxErr(r, (i) => v[i] * w[i]));
   }
