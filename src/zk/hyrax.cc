@@ -155,18 +155,21 @@ void AbsorbCommitment(Transcript* t, const HyraxCommitment& c, std::span<const S
 
 }  // namespace
 
-Result<HyraxOpening> HyraxProveEvaluation(const CommitmentKey& key,
-                                          const HyraxCommitment& commitment,
-                                          const HyraxWitness& witness,
-                                          std::span<const Scalar> point, Transcript* transcript) {
-  VEIL_RETURN_IF_ERROR(CheckPoint(commitment, point));
+namespace {
+
+Status CheckWitness(const HyraxCommitment& commitment, const HyraxWitness& witness) {
   if (witness.row_vars != commitment.row_vars || witness.col_vars != commitment.col_vars ||
       witness.rows != commitment.rows.size() || witness.blinds.size() != witness.rows ||
       witness.values.size() != witness.rows * witness.cols)
-    return Status::InvalidArgument("Hyrax evaluation: witness does not match the commitment");
-  AbsorbCommitment(transcript, commitment, point);
-  const std::vector<Scalar> left = EqTable(point.first(commitment.row_vars));
-  const std::vector<Scalar> right = EqTable(point.subspan(commitment.row_vars));
+    return Status::InvalidArgument("Hyrax opening: witness does not match the commitment");
+  return Status::Ok();
+}
+
+// Proves <left ⊗ right, M> after the caller absorbed what identifies the vectors.
+Result<HyraxOpening> ProveTensorAbsorbed(const CommitmentKey& key,
+                                         const HyraxCommitment& commitment,
+                                         const HyraxWitness& witness, std::span<const Scalar> left,
+                                         std::span<const Scalar> right, Transcript* transcript) {
   // v = Lᵀ·M (padded to 2^col_vars) and its blind Σ L_i r_i.
   std::vector<Scalar> v(right.size());
   Scalar v_blind;
@@ -181,27 +184,85 @@ Result<HyraxOpening> HyraxProveEvaluation(const CommitmentKey& key,
   HyraxOpening out;
   out.evaluation = CommitFresh(key, y);
   out.proof.evaluation = out.evaluation.commitment;
-  const Point combined = MsmAffine(std::span<const Scalar>(left).first(commitment.rows.size()),
-                                   BatchToAffineNiels(commitment.rows));
+  const Point combined =
+      MsmAffine(left.first(commitment.rows.size()), BatchToAffineNiels(commitment.rows));
   VEIL_ASSIGN_OR_RETURN(out.proof.proof, ProveDotProduct(key, combined, v, v_blind, out.evaluation,
                                                          right, transcript));
   return out;
+}
+
+Status VerifyTensorAbsorbed(const CommitmentKey& key, const HyraxCommitment& commitment,
+                            std::span<const Scalar> left, std::span<const Scalar> right,
+                            const HyraxEvaluationProof& proof, Transcript* transcript) {
+  if ((size_t{1} << commitment.col_vars) > key.max_vector_length())
+    return Status::Corrupt("Hyrax opening: commitment rows wider than the key");
+  const Point combined =
+      MsmAffine(left.first(commitment.rows.size()), BatchToAffineNiels(commitment.rows));
+  Status s = VerifyDotProduct(key, combined, proof.evaluation, right, proof.proof, transcript);
+  if (!s.ok()) return s.WithContext("Hyrax opening");
+  return Status::Ok();
+}
+
+Status CheckTensorShape(const HyraxCommitment& c, std::span<const Scalar> left,
+                        std::span<const Scalar> right) {
+  if (c.row_vars > kHyraxMaxVars || c.col_vars > kHyraxMaxVars ||
+      left.size() != (size_t{1} << c.row_vars) || right.size() != (size_t{1} << c.col_vars) ||
+      c.rows.size() > left.size())
+    return Status::Corrupt("Hyrax opening: vectors of " + std::to_string(left.size()) + " and " +
+                           std::to_string(right.size()) + " entries for a commitment with " +
+                           std::to_string(c.row_vars) + "+" + std::to_string(c.col_vars) +
+                           " variables");
+  return Status::Ok();
+}
+
+void AbsorbTensor(Transcript* t, const HyraxCommitment& c, std::span<const Scalar> left,
+                  std::span<const Scalar> right) {
+  t->AppendU64("hyrax/row_vars", c.row_vars);
+  t->AppendU64("hyrax/col_vars", c.col_vars);
+  t->AppendPoints("hyrax/rows", c.rows);
+  for (const Scalar& x : left) t->AppendScalar("hyrax/left", x);
+  for (const Scalar& x : right) t->AppendScalar("hyrax/right", x);
+}
+
+}  // namespace
+
+Result<HyraxOpening> HyraxProveEvaluation(const CommitmentKey& key,
+                                          const HyraxCommitment& commitment,
+                                          const HyraxWitness& witness,
+                                          std::span<const Scalar> point, Transcript* transcript) {
+  VEIL_RETURN_IF_ERROR(CheckPoint(commitment, point));
+  VEIL_RETURN_IF_ERROR(CheckWitness(commitment, witness));
+  AbsorbCommitment(transcript, commitment, point);
+  const std::vector<Scalar> left = EqTable(point.first(commitment.row_vars));
+  const std::vector<Scalar> right = EqTable(point.subspan(commitment.row_vars));
+  return ProveTensorAbsorbed(key, commitment, witness, left, right, transcript);
 }
 
 Status HyraxVerifyEvaluation(const CommitmentKey& key, const HyraxCommitment& commitment,
                              std::span<const Scalar> point, const HyraxEvaluationProof& proof,
                              Transcript* transcript) {
   VEIL_RETURN_IF_ERROR(CheckPoint(commitment, point));
-  if ((size_t{1} << commitment.col_vars) > key.max_vector_length())
-    return Status::Corrupt("Hyrax evaluation: commitment rows wider than the key");
   AbsorbCommitment(transcript, commitment, point);
   const std::vector<Scalar> left = EqTable(point.first(commitment.row_vars));
   const std::vector<Scalar> right = EqTable(point.subspan(commitment.row_vars));
-  const Point combined = MsmAffine(std::span<const Scalar>(left).first(commitment.rows.size()),
-                                   BatchToAffineNiels(commitment.rows));
-  Status s = VerifyDotProduct(key, combined, proof.evaluation, right, proof.proof, transcript);
-  if (!s.ok()) return s.WithContext("Hyrax evaluation");
-  return Status::Ok();
+  return VerifyTensorAbsorbed(key, commitment, left, right, proof, transcript);
+}
+
+Result<HyraxOpening> HyraxProveTensor(const CommitmentKey& key, const HyraxCommitment& commitment,
+                                      const HyraxWitness& witness, std::span<const Scalar> left,
+                                      std::span<const Scalar> right, Transcript* transcript) {
+  VEIL_RETURN_IF_ERROR(CheckTensorShape(commitment, left, right));
+  VEIL_RETURN_IF_ERROR(CheckWitness(commitment, witness));
+  AbsorbTensor(transcript, commitment, left, right);
+  return ProveTensorAbsorbed(key, commitment, witness, left, right, transcript);
+}
+
+Status HyraxVerifyTensor(const CommitmentKey& key, const HyraxCommitment& commitment,
+                         std::span<const Scalar> left, std::span<const Scalar> right,
+                         const HyraxEvaluationProof& proof, Transcript* transcript) {
+  VEIL_RETURN_IF_ERROR(CheckTensorShape(commitment, left, right));
+  AbsorbTensor(transcript, commitment, left, right);
+  return VerifyTensorAbsorbed(key, commitment, left, right, proof, transcript);
 }
 
 void WriteHyraxCommitment(std::vector<uint8_t>* out, const HyraxCommitment& c) {

@@ -98,6 +98,16 @@ Status HyraxVerifyEvaluation(const CommitmentKey& key, const HyraxCommitment& co
                              std::span<const Scalar> point, const HyraxEvaluationProof& proof,
                              Transcript* transcript);
 
+// The general form: proves Y commits to Σ_ij left_i·M_ij·right_j for public vectors with
+// left.size() == 2^row_vars and right.size() == 2^col_vars (an evaluation is the case
+// left = eq(r_row), right = eq(r_col)). The transcript absorbs both vectors.
+Result<HyraxOpening> HyraxProveTensor(const CommitmentKey& key, const HyraxCommitment& commitment,
+                                      const HyraxWitness& witness, std::span<const Scalar> left,
+                                      std::span<const Scalar> right, Transcript* transcript);
+Status HyraxVerifyTensor(const CommitmentKey& key, const HyraxCommitment& commitment,
+                         std::span<const Scalar> left, std::span<const Scalar> right,
+                         const HyraxEvaluationProof& proof, Transcript* transcript);
+
 void WriteHyraxCommitment(std::vector<uint8_t>* out, const HyraxCommitment& c);
 Result<HyraxCommitment> ReadHyraxCommitment(ZkReader* in);
 void WriteHyraxEvaluationProof(std::vector<uint8_t>* out, const HyraxEvaluationProof& p);
