@@ -1,0 +1,85 @@
+// Zero-knowledge proof of requantization and clamping (docs/arithmetic.md, "Requantize"):
+// for a committed int32 accumulator matrix A [T, N] and a committed int8 output Y [T, N],
+//
+//     Y[t][n] = Clamp(RoundShift(A[t][n] · M[n], s[n]), lo, hi)
+//
+// with public per-channel multipliers M, shifts s and bounds lo <= hi.
+//
+// Relation. With u = A·M + R (R = 2^(s-1), or 0 when s = 0), D1 = u − Y·2^s and
+// D2 = (Y + 1)·2^s − 1 − u, the prover commits to slack matrices L = (Y > lo ? D1 : 0) and
+// H = (Y < hi ? D2 : 0) and proves, entry by entry,
+//     L ∈ [0, 2^64),  H ∈ [0, 2^64),  Y − lo ∈ [0, 2^8),  hi − Y ∈ [0, 2^8),
+//     (L − D1)·(Y − lo) = 0,  (H − D2)·(hi − Y) = 0.
+// These force Y = Clamp(floor(u / 2^s), lo, hi): strictly inside (lo, hi) both slacks are
+// the true D1, D2 >= 0, i.e. Y·2^s <= u < (Y+1)·2^s; at Y = lo only u < (lo+1)·2^s is
+// required, at Y = hi only u >= hi·2^s. Every quantity is an integer below 2^71 in
+// magnitude (|A| < 2^31 is guaranteed by the graph's accumulator bound and the Linear proof
+// that produced A), far below l/2, so the field equations are integer equations.
+//
+// Sub-proofs: four range proofs (range_proof.h; the Y ranges use commitments derived
+// homomorphically from Com(Y), rows T_i ∓ lo·Σ_{j<N} G_j), and two committed zero-check
+// sumchecks Σ_x eq(τ, x)·P(x)·Q(x) = 0 whose final products are tied by ProductProofs to
+// Hyrax openings of L or H, A (tensor with eq ∘ M), Y (tensor with eq ∘ 2^s) and Y.
+// Costs are dominated by the two 64-bit range proofs (sumcheck over 64·2^(tv+nv) entries).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "veil/status.h"
+#include "veil/zk/hyrax.h"
+#include "veil/zk/range_proof.h"
+#include "veil/zk/sigma.h"
+#include "veil/zk/sumcheck.h"
+#include "veil/zk/transcript.h"
+
+namespace veil::zk {
+
+struct RequantizeStatement {
+  uint32_t rows = 0;                // T
+  uint32_t cols = 0;                // N
+  std::vector<int64_t> multiplier;  // N entries, each in [0, 2^31)
+  std::vector<int64_t> shift;       // N entries, each in [0, 62]
+  int32_t act_min = -127, act_max = 127;
+  HyraxCommitment accumulator;  // [T, N], int32
+  HyraxCommitment output;       // [T, N], int8
+};
+
+struct RequantizeWitness {
+  std::span<const int32_t> accumulator;
+  std::span<const int8_t> output;
+  std::vector<Scalar> accumulator_blinds, output_blinds;
+};
+
+struct ZeroCheckProof {
+  ZkSumcheckProof sumcheck;
+  HyraxEvaluationProof slack_opening, accumulator_opening, output_scaled_opening, output_opening;
+  Point product_commitment;
+  ProductProof product;
+  EqualityProof final_equal;
+};
+
+struct RequantizeProof {
+  HyraxCommitment low_slack, high_slack;
+  RangeProof low_range, high_range, output_low_range, output_high_range;
+  ZeroCheckProof low_check, high_check;
+};
+
+// Y as Requantize defines it (the honest output).
+std::vector<int8_t> RequantizeReference(std::span<const int32_t> accumulator, size_t rows,
+                                        size_t cols, std::span<const int64_t> multiplier,
+                                        std::span<const int64_t> shift, int32_t act_min,
+                                        int32_t act_max);
+
+Status CheckRequantizeStatement(const CommitmentKey& key, const RequantizeStatement& statement);
+Result<RequantizeProof> ProveRequantize(const CommitmentKey& key,
+                                        const RequantizeStatement& statement,
+                                        const RequantizeWitness& witness, Transcript* transcript);
+Status VerifyRequantize(const CommitmentKey& key, const RequantizeStatement& statement,
+                        const RequantizeProof& proof, Transcript* transcript);
+
+void WriteRequantizeProof(std::vector<uint8_t>* out, const RequantizeProof& proof);
+Result<RequantizeProof> ReadRequantizeProof(ZkReader* in, const RequantizeStatement& statement);
+
+}  // namespace veil::zk
