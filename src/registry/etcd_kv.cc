@@ -77,7 +77,8 @@ namespace {
 // revision when it breaks, until Cancel.
 class EtcdWatch final : public WatchHandle {
  public:
-  EtcdWatch(EtcdKv::Impl* kv, std::string prefix, int64_t start_revision, WatchCallback callback)
+  EtcdWatch(std::shared_ptr<EtcdKv::Impl> kv, std::string prefix, int64_t start_revision,
+            WatchCallback callback)
       : kv_(kv),
         prefix_(std::move(prefix)),
         next_revision_(start_revision),
@@ -190,7 +191,7 @@ class EtcdWatch final : public WatchHandle {
     return stream->Finish();
   }
 
-  EtcdKv::Impl* kv_;
+  const std::shared_ptr<EtcdKv::Impl> kv_;  // the channel outlives the EtcdKv if need be
   const std::string prefix_;
   int64_t next_revision_;  // only the watch thread writes it after Start
   WatchCallback callback_;
@@ -223,7 +224,7 @@ Result<std::string> ParseEtcdEndpoint(const std::string& endpoint) {
   return target;
 }
 
-EtcdKv::EtcdKv(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EtcdKv::EtcdKv(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 EtcdKv::~EtcdKv() = default;
 
 Result<std::unique_ptr<EtcdKv>> EtcdKv::Connect(const std::string& endpoint,
@@ -231,7 +232,7 @@ Result<std::unique_ptr<EtcdKv>> EtcdKv::Connect(const std::string& endpoint,
   if (options.call_timeout_ms <= 0)
     return Status::InvalidArgument("call_timeout_ms must be positive");
   VEIL_ASSIGN_OR_RETURN(std::string target, ParseEtcdEndpoint(endpoint));
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_shared<Impl>();
   impl->target = target;
   impl->options = std::move(options);
   grpc::ChannelArguments args;
@@ -344,8 +345,7 @@ Result<std::unique_ptr<WatchHandle>> EtcdKv::Watch(const std::string& prefix,
                                                    int64_t start_revision, WatchCallback callback) {
   if (!callback) return Status::InvalidArgument("watch: no callback");
   if (start_revision < 0) return Status::InvalidArgument("watch: negative start revision");
-  auto watch =
-      std::make_unique<EtcdWatch>(impl_.get(), prefix, start_revision, std::move(callback));
+  auto watch = std::make_unique<EtcdWatch>(impl_, prefix, start_revision, std::move(callback));
   VEIL_RETURN_IF_ERROR(watch->Start());
   return std::unique_ptr<WatchHandle>(std::move(watch));
 }

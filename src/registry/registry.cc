@@ -36,8 +36,43 @@ Result<std::optional<std::string>> GetExact(KvStore& kv, const std::string& key)
 
 }  // namespace
 
+struct Registry::Reader {
+  std::function<void(const std::string&)> log;
+  std::mutex mutex;
+  ReplayGuard replay;
+
+  void Log(const std::string& line) const {
+    if (log)
+      log(line);
+    else
+      std::fprintf(stderr, "veil registry: %s\n", line.c_str());
+  }
+
+  Status Admit(RecordKind kind, const std::string& subject, const PublicKey& signer, uint64_t seq,
+               const std::string& bytes) {
+    std::lock_guard<std::mutex> lock(mutex);
+    return replay.Admit(kind, subject, signer, seq, DigestOf(bytes));
+  }
+
+  // Verifies one stored node value; logs and returns an error for anything invalid.
+  Result<NodeRecord> CheckNodeValue(const std::string& key, const std::string& value) {
+    Result<NodeRecord> node = VerifyNodeRecord(value);
+    Status s = node.ok() ? Status::Ok() : node.status();
+    if (s.ok() && key != kNodesPrefix + node->node_id())
+      s = Status::Corrupt("record of node " + node->node_id() + " stored under the wrong key");
+    if (s.ok()) s = Admit(RecordKind::kNode, node->node_id(), node->node_key, node->seq, value);
+    if (!s.ok()) {
+      Log("skipping " + key + ": " + s.ToString());
+      return s;
+    }
+    return node;
+  }
+};
+
 Registry::Registry(std::unique_ptr<KvStore> kv, RegistryOptions options)
-    : kv_(std::move(kv)), options_(std::move(options)) {}
+    : kv_(std::move(kv)), reader_(std::make_shared<Reader>()) {
+  reader_->log = std::move(options.log);
+}
 
 Registry::~Registry() { (void)Leave(); }
 
@@ -48,13 +83,6 @@ Result<std::unique_ptr<Registry>> Registry::Connect(const std::string& endpoint,
   kv_options.log = options.log;
   VEIL_ASSIGN_OR_RETURN(std::unique_ptr<EtcdKv> kv, EtcdKv::Connect(endpoint, kv_options));
   return std::unique_ptr<Registry>(new Registry(std::move(kv), std::move(options)));
-}
-
-void Registry::Log(const std::string& line) {
-  if (options_.log)
-    options_.log(line);
-  else
-    std::fprintf(stderr, "veil registry: %s\n", line.c_str());
 }
 
 Status Registry::PutNodeRecord() { return kv_->Put(node_key_, signed_record_, lease_); }
@@ -107,24 +135,24 @@ void Registry::KeepAliveLoop() {
       Result<int64_t> ttl = kv_->KeepAliveOnce(lease_);
       if (ttl.ok()) continue;
       if (ttl.status().code() != StatusCode::kNotFound) {
-        Log("keep-alive for " + node_key_ + " failed: " + ttl.status().ToString());
+        reader_->Log("keep-alive for " + node_key_ + " failed: " + ttl.status().ToString());
         continue;
       }
-      Log("lease for " + node_key_ + " was lost; re-joining with a new lease");
+      reader_->Log("lease for " + node_key_ + " was lost; re-joining with a new lease");
     } else {
       Status s = PutNodeRecord();
       if (s.ok()) {
         published = true;
         continue;
       }
-      Log("re-publishing " + node_key_ + " failed: " + s.ToString());
+      reader_->Log("re-publishing " + node_key_ + " failed: " + s.ToString());
       if (s.code() != StatusCode::kNotFound) continue;  // retry the put; lease still valid
     }
     published = false;
     int64_t granted = 0;
     Result<LeaseId> lease = kv_->GrantLease(ttl_s_, &granted);
     if (!lease.ok()) {
-      Log("re-join of " + node_key_ + " failed: " + lease.status().ToString());
+      reader_->Log("re-join of " + node_key_ + " failed: " + lease.status().ToString());
       continue;  // the next tick finds the old lease gone again and retries the grant
     }
     lease_ = *lease;
@@ -132,7 +160,7 @@ void Registry::KeepAliveLoop() {
     if (s.ok())
       published = true;
     else
-      Log("re-publishing " + node_key_ + " failed: " + s.ToString());
+      reader_->Log("re-publishing " + node_key_ + " failed: " + s.ToString());
   }
 }
 
@@ -160,9 +188,8 @@ Result<OwnerKeyRecord> Registry::ReadOwner(const std::string& name) {
   if (!owner.ok()) return owner.status().WithContext(key);
   if (owner->model_name != name)
     return Status::Corrupt(key + ": owner record is for model " + owner->model_name);
-  std::lock_guard<std::mutex> lock(replay_mutex_);
   VEIL_RETURN_IF_ERROR(
-      replay_.Admit(RecordKind::kOwnerKey, name, owner->owner_key, owner->seq, DigestOf(*value)));
+      reader_->Admit(RecordKind::kOwnerKey, name, owner->owner_key, owner->seq, *value));
   return owner;
 }
 
@@ -185,7 +212,7 @@ Status Registry::PublishModel(const Identity& owner, ModelRecord record) {
   } else {
     // Unclaimed (or an invalid claim, which no reader honours): claim it.
     if (current.status().code() != StatusCode::kNotFound)
-      Log("publish: replacing an invalid owner record: " + current.status().ToString());
+      reader_->Log("publish: replacing an invalid owner record: " + current.status().ToString());
     OwnerKeyRecord claim;
     claim.model_name = record.name;
     claim.owner_key = owner.public_key();
@@ -198,23 +225,6 @@ Status Registry::PublishModel(const Identity& owner, ModelRecord record) {
   record.seq = seq_source;
   VEIL_ASSIGN_OR_RETURN(std::string signed_model, SignModelRecord(owner, record));
   return kv_->Put(kModelsPrefix + record.name, signed_model, 0);
-}
-
-Result<NodeRecord> Registry::CheckNodeValue(const std::string& key, const std::string& value) {
-  Result<NodeRecord> node = VerifyNodeRecord(value);
-  Status s = node.ok() ? Status::Ok() : node.status();
-  if (s.ok() && key != kNodesPrefix + node->node_id())
-    s = Status::Corrupt("record of node " + node->node_id() + " stored under the wrong key");
-  if (s.ok()) {
-    std::lock_guard<std::mutex> lock(replay_mutex_);
-    s = replay_.Admit(RecordKind::kNode, node->node_id(), node->node_key, node->seq,
-                      DigestOf(value));
-  }
-  if (!s.ok()) {
-    Log("skipping " + key + ": " + s.ToString());
-    return s;
-  }
-  return node;
 }
 
 Result<ModelRecord> Registry::CheckModelValue(const std::string& key, const std::string& value) {
@@ -231,12 +241,9 @@ Result<ModelRecord> Registry::CheckModelValue(const std::string& key, const std:
       s = Status::Corrupt("model record is signed by " + NodeIdOf(model->owner_key) +
                           ", but the name is owned by " + NodeIdOf(owner->owner_key));
   }
-  if (s.ok()) {
-    std::lock_guard<std::mutex> lock(replay_mutex_);
-    s = replay_.Admit(RecordKind::kModel, name, model->owner_key, model->seq, DigestOf(value));
-  }
+  if (s.ok()) s = reader_->Admit(RecordKind::kModel, name, model->owner_key, model->seq, value);
   if (!s.ok()) {
-    Log("skipping " + key + ": " + s.ToString());
+    reader_->Log("skipping " + key + ": " + s.ToString());
     return s;
   }
   return model;
@@ -246,7 +253,7 @@ Result<std::vector<NodeRecord>> Registry::ListNodes() {
   VEIL_ASSIGN_OR_RETURN(RangeResult r, kv_->Range(kNodesPrefix));
   std::vector<NodeRecord> nodes;
   for (const KeyValue& entry : r.kvs) {
-    Result<NodeRecord> node = CheckNodeValue(entry.key, entry.value);
+    Result<NodeRecord> node = reader_->CheckNodeValue(entry.key, entry.value);
     if (node.ok()) nodes.push_back(std::move(node).value());
   }
   return nodes;
@@ -296,12 +303,12 @@ Result<std::unique_ptr<WatchHandle>> Registry::WatchNodes(NodesCallback on_chang
   auto state = std::make_shared<NodeSetState>();
   VEIL_ASSIGN_OR_RETURN(RangeResult r, kv_->Range(kNodesPrefix));
   for (const KeyValue& entry : r.kvs) {
-    Result<NodeRecord> node = CheckNodeValue(entry.key, entry.value);
+    Result<NodeRecord> node = reader_->CheckNodeValue(entry.key, entry.value);
     state->by_key[entry.key] = {entry.value,
                                 node.ok() ? std::optional<NodeRecord>(*node) : std::nullopt};
   }
   on_change(state->Snapshot());
-  auto callback = [this, state, on_change](const std::vector<WatchEvent>& events) {
+  auto callback = [reader = reader_, state, on_change](const std::vector<WatchEvent>& events) {
     std::vector<NodeRecord> snapshot;
     {
       std::lock_guard<std::mutex> lock(state->mutex);
@@ -312,7 +319,7 @@ Result<std::unique_ptr<WatchHandle>> Registry::WatchNodes(NodesCallback on_chang
         }
         auto it = state->by_key.find(e.key);
         if (it != state->by_key.end() && it->second.first == e.value) continue;
-        Result<NodeRecord> node = CheckNodeValue(e.key, e.value);
+        Result<NodeRecord> node = reader->CheckNodeValue(e.key, e.value);
         state->by_key[e.key] = {e.value,
                                 node.ok() ? std::optional<NodeRecord>(*node) : std::nullopt};
       }

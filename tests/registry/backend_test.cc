@@ -476,6 +476,30 @@ TEST_P(RegistryBackendTest, NodeWhoseLeaseExpiresDisappearsFromWatchers) {
   (*watch)->Cancel();
 }
 
+TEST_P(RegistryBackendTest, NodeWatchMayOutliveItsRegistry) {
+  auto watcher = Reg();
+  auto joiner = Reg();
+  ASSERT_TRUE(watcher && joiner);
+  std::mutex mutex;
+  std::condition_variable cv;
+  size_t last_size = 0;
+  int deliveries = 0;
+  auto watch = watcher->WatchNodes([&](const std::vector<NodeRecord>& nodes) {
+    std::lock_guard<std::mutex> lock(mutex);
+    last_size = nodes.size();
+    ++deliveries;
+    cv.notify_all();
+  });
+  ASSERT_TRUE(watch.ok());
+  watcher.reset();
+  TestIdentity node;
+  ASSERT_TRUE(joiner->Join(*node, MakeNodeRecord(*node), 1).ok());
+  EXPECT_TRUE(WaitFor(mutex, cv, 3s, [&] { return last_size == 1; }));
+  (*watch)->Cancel();
+  std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_GE(deliveries, 2);
+}
+
 TEST_P(RegistryBackendTest, InvalidAndReplayedNodeRecordsAreSkipped) {
   auto reg = Reg();
   auto kv = Kv();

@@ -43,7 +43,8 @@ struct WatchEvent {
 using WatchCallback = std::function<void(const std::vector<WatchEvent>&)>;
 
 // A running watch. Cancel (or destruction) stops it; once Cancel returns the callback is
-// not running and will not run again. Do not call Cancel from inside the callback.
+// not running and will not run again. Do not call Cancel from inside the callback. A handle
+// may outlive the store that created it.
 class WatchHandle {
  public:
   virtual ~WatchHandle() = default;
@@ -70,7 +71,6 @@ class KvStore {
   // Calls `callback` with every change to keys starting with `prefix` at revisions >=
   // start_revision (0 = from now). Returns once the server has confirmed the watch. If the
   // stream breaks, the watch reconnects and resumes after the last delivered revision.
-  // The handle must be cancelled or destroyed before the KvStore.
   virtual Result<std::unique_ptr<WatchHandle>> Watch(const std::string& prefix,
                                                      int64_t start_revision,
                                                      WatchCallback callback) = 0;
@@ -107,8 +107,8 @@ class EtcdKv final : public KvStore {
   struct Impl;
 
  private:
-  explicit EtcdKv(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit EtcdKv(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;  // shared with running watches
 };
 
 }  // namespace veil::registry

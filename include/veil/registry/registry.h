@@ -8,7 +8,6 @@
 // or unowned ones with a logged reason; nothing unverified is ever returned.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -67,28 +66,22 @@ class Registry {
   Result<std::vector<ModelRecord>> ListModels();
 
   // Calls `on_change` with the verified node set now and after every change (a node
-  // joining, updating, leaving or whose lease expired). Runs on a background thread;
-  // cancel with the returned handle before destroying the Registry.
+  // joining, updating, leaving or whose lease expired). Runs on a background thread until
+  // the handle is cancelled or destroyed; the handle may outlive the Registry.
   using NodesCallback = std::function<void(const std::vector<NodeRecord>&)>;
   Result<std::unique_ptr<WatchHandle>> WatchNodes(NodesCallback on_change);
 
-  KvStore& kv() { return *kv_; }
-
  private:
+  struct Reader;  // record verification + replay state, shared with running watches
+
   Registry(std::unique_ptr<KvStore> kv, RegistryOptions options);
-  void Log(const std::string& line);
   void KeepAliveLoop();
   Status PutNodeRecord();
   Result<OwnerKeyRecord> ReadOwner(const std::string& name);
-  // Verifies one stored node value; logs and returns an error for anything invalid.
-  Result<NodeRecord> CheckNodeValue(const std::string& key, const std::string& value);
   Result<ModelRecord> CheckModelValue(const std::string& key, const std::string& value);
 
   std::unique_ptr<KvStore> kv_;
-  RegistryOptions options_;
-
-  std::mutex replay_mutex_;
-  ReplayGuard replay_;
+  std::shared_ptr<Reader> reader_;
 
   // Join state (guarded by join_mutex_).
   std::mutex join_mutex_;
