@@ -815,7 +815,7 @@ Result<Ciphertext> Evaluator::Multiply(const Ciphertext& a, const Ciphertext& b)
 }
 
 void Evaluator::KeySwitch(const RnsPoly& d, const KSwitchKey& key, RnsPoly& u0, RnsPoly& u1) const {
-  const internal::KeySwitchDigits digits = internal::DecomposeForKeySwitch(*ctx_, d);
+  const internal::KeySwitchDigits& digits = internal::DecomposeForKeySwitch(*ctx_, d);
   internal::KeySwitchFromDigits(*ctx_, digits, nullptr, key, false, u0, u1);
 }
 
@@ -910,7 +910,7 @@ Result<std::vector<Ciphertext>> Evaluator::RotateRowsHoisted(const Ciphertext& a
   // commutes with the NTT up to a permutation of the evaluation points, and sigma(d_i) is
   // still a digit of sigma(c1), so key switching sigma(c1) reuses these NTTs.
   const Context& c = *ctx_;
-  const internal::KeySwitchDigits digits = internal::DecomposeForKeySwitch(c, a.polys[1]);
+  const internal::KeySwitchDigits& digits = internal::DecomposeForKeySwitch(c, a.polys[1]);
   std::vector<Ciphertext> out;
   out.reserve(elts.size());
   for (uint32_t elt : elts) {

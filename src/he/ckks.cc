@@ -607,7 +607,7 @@ Status CkksEvaluator::RelinearizeInPlace(CkksCiphertext& a, const RelinKeys& rk)
   VEIL_RETURN_IF_ERROR(CheckKeyShape(*ctx_, rk.key));
   RnsPoly d = a.polys[2];
   PolyFromNtt(d, Ntt(*ctx_, d.limbs()));
-  const internal::KeySwitchDigits digits = internal::DecomposeForKeySwitch(*ctx_, d, &a.polys[2]);
+  const internal::KeySwitchDigits& digits = internal::DecomposeForKeySwitch(*ctx_, d, &a.polys[2]);
   RnsPoly u0, u1;
   internal::KeySwitchFromDigits(*ctx_, digits, nullptr, rk.key, true, u0, u1);
   const std::span<const Modulus> mod(ctx_->data_moduli().data(), a.limbs());
@@ -666,7 +666,7 @@ Status CkksEvaluator::ApplyGaloisInPlace(CkksCiphertext& a, uint32_t galois_elt,
   const Context& c = *ctx_;
   RnsPoly d = a.polys[1];
   PolyFromNtt(d, Ntt(c, d.limbs()));
-  const internal::KeySwitchDigits digits = internal::DecomposeForKeySwitch(c, d, &a.polys[1]);
+  const internal::KeySwitchDigits& digits = internal::DecomposeForKeySwitch(c, d, &a.polys[1]);
   const std::vector<uint32_t> perm =
       internal::NttAutomorphismPermutation(c.n(), c.log_n(), galois_elt);
   RnsPoly u0, c0;
@@ -724,7 +724,7 @@ Result<std::vector<CkksCiphertext>> CkksEvaluator::RotateHoisted(const CkksCiphe
   }
   RnsPoly d = a.polys[1];
   PolyFromNtt(d, Ntt(c, d.limbs()));
-  const internal::KeySwitchDigits digits = internal::DecomposeForKeySwitch(c, d, &a.polys[1]);
+  const internal::KeySwitchDigits& digits = internal::DecomposeForKeySwitch(c, d, &a.polys[1]);
   const std::span<const Modulus> mod(c.data_moduli().data(), a.limbs());
   std::vector<CkksCiphertext> out;
   out.reserve(elts.size());

@@ -20,9 +20,11 @@ inline uint64_t CentredMod(uint64_t x, uint64_t half_p, uint64_t p_mod_m, const 
 
 }  // namespace
 
-KeySwitchDigits DecomposeForKeySwitch(const Context& ctx, const RnsPoly& d, const RnsPoly* d_ntt) {
+const KeySwitchDigits& DecomposeForKeySwitch(const Context& ctx, const RnsPoly& d,
+                                             const RnsPoly* d_ntt) {
   const size_t n = ctx.n(), l = d.limbs();
-  KeySwitchDigits out;
+  // Thread-local, reused: every entry is written below before it is read.
+  thread_local KeySwitchDigits out;
   out.limbs = l;
   out.data.resize(l * (l + 1) * n);
   for (size_t i = 0; i < l; ++i) {
@@ -50,8 +52,16 @@ KeySwitchDigits DecomposeForKeySwitch(const Context& ctx, const RnsPoly& d, cons
 void KeySwitchFromDigits(const Context& ctx, const KeySwitchDigits& digits, const uint32_t* perm,
                          const KSwitchKey& key, bool ntt_out, RnsPoly& u0, RnsPoly& u1) {
   const size_t n = ctx.n(), l = digits.limbs;
-  RnsPoly acc0(n, l + 1, true), acc1(n, l + 1, true);
-  std::vector<u128> s0(n), s1(n);
+  // Scratch reused across calls on this thread (every value is overwritten before it is
+  // read): key switching runs in loops, and fresh multi-megabyte buffers cost page faults.
+  thread_local RnsPoly acc0, acc1;
+  thread_local std::vector<u128> s0, s1;
+  for (RnsPoly* acc : {&acc0, &acc1}) {
+    if (acc->n() != n || acc->limbs() != l + 1) *acc = RnsPoly(n, l + 1);
+    acc->set_ntt_form(true);
+  }
+  s0.resize(n);
+  s1.resize(n);
   for (size_t j = 0; j <= l; ++j) {
     const size_t kj = KeyIndex(ctx, l, j);
     const Modulus& m = ctx.key_moduli()[kj];

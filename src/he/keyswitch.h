@@ -28,9 +28,11 @@ struct KeySwitchDigits {
   }
 };
 // `d_ntt`, when given, is the same polynomial in NTT form: digit i over its own prime q_i is
-// then copied from it instead of being transformed again.
-KeySwitchDigits DecomposeForKeySwitch(const Context& ctx, const RnsPoly& d_coeff,
-                                      const RnsPoly* d_ntt = nullptr);
+// then copied from it instead of being transformed again. The result is a thread-local
+// buffer (no multi-megabyte allocation per key switch): valid until the next call on this
+// thread, so use it before decomposing anything else.
+const KeySwitchDigits& DecomposeForKeySwitch(const Context& ctx, const RnsPoly& d_coeff,
+                                             const RnsPoly* d_ntt = nullptr);
 
 // (u0, u1) with u0 + u1 * s = sigma(d) * s' + small (mod Q_l), where s' is the key's source
 // secret and sigma the automorphism whose NTT-slot permutation is `perm` (nullptr: none;
