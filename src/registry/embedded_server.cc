@@ -142,36 +142,50 @@ class Store {
 
   grpc::Status Put(const etcdserverpb::PutRequest& req, etcdserverpb::PutResponse* resp) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (req.key().empty()) return {grpc::StatusCode::INVALID_ARGUMENT, kErrEmptyKey};
-    if (req.lease() != 0 && leases_.count(req.lease()) == 0)
-      return {grpc::StatusCode::NOT_FOUND, kErrLeaseNotFound};
-    auto it = kvs_.find(req.key());
-    const int64_t old_bytes =
-        it == kvs_.end() ? 0 : static_cast<int64_t>(it->first.size() + it->second.value.size());
-    const int64_t new_bytes = static_cast<int64_t>(req.key().size() + req.value().size());
-    if (store_bytes_ - old_bytes + new_bytes > options_.max_store_bytes ||
-        (it == kvs_.end() && static_cast<int64_t>(kvs_.size()) >= options_.max_keys))
-      return {grpc::StatusCode::RESOURCE_EXHAUSTED, kErrStoreFull};
+    int64_t bytes_delta = 0;
+    int64_t new_keys = 0;
+    if (grpc::Status s = CheckPutLocked(req, &bytes_delta, &new_keys); !s.ok()) return s;
+    if (grpc::Status s = CheckCapacityLocked(bytes_delta, new_keys); !s.ok()) return s;
     ++revision_;
-    if (it == kvs_.end()) {
-      it = kvs_.emplace(req.key(), Entry{}).first;
-      it->second.create_revision = revision_;
+    Publish({ApplyPutLocked(req)});
+    FillHeader(resp->mutable_header());
+    return grpc::Status::OK;
+  }
+
+  // All puts of the chosen branch happen at one revision, like etcd. Only puts are in the
+  // vendored RequestOp; a key may be put at most once per transaction.
+  grpc::Status Txn(const etcdserverpb::TxnRequest& req, etcdserverpb::TxnResponse* resp) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    bool succeeded = true;
+    for (const etcdserverpb::Compare& c : req.compare()) {
+      if (c.key().empty()) return {grpc::StatusCode::INVALID_ARGUMENT, kErrEmptyKey};
+      succeeded = succeeded && EvaluateLocked(c);
     }
-    Entry& e = it->second;
-    if (e.lease != 0 && e.lease != req.lease()) {
-      auto old_lease = leases_.find(e.lease);
-      if (old_lease != leases_.end()) old_lease->second.keys.erase(req.key());
+    const auto& ops = succeeded ? req.success() : req.failure();
+    std::set<std::string> keys;
+    int64_t bytes_delta = 0;
+    int64_t new_keys = 0;
+    for (const etcdserverpb::RequestOp& op : ops) {
+      if (!op.has_request_put())
+        return {grpc::StatusCode::UNIMPLEMENTED,
+                "veil embedded registry: only put operations are supported in a txn"};
+      if (!keys.insert(op.request_put().key()).second)
+        return {grpc::StatusCode::INVALID_ARGUMENT,
+                "etcdserver: duplicate key given in txn request"};
+      if (grpc::Status s = CheckPutLocked(op.request_put(), &bytes_delta, &new_keys); !s.ok())
+        return s;
     }
-    if (req.lease() != 0) leases_.at(req.lease()).keys.insert(req.key());
-    e.value = req.value();
-    e.mod_revision = revision_;
-    e.version += 1;
-    e.lease = req.lease();
-    store_bytes_ += new_bytes - old_bytes;
-    mvccpb::Event ev;
-    ev.set_type(mvccpb::Event::PUT);
-    FillKv(it->first, e, ev.mutable_kv());
-    Publish({std::move(ev)});
+    if (grpc::Status s = CheckCapacityLocked(bytes_delta, new_keys); !s.ok()) return s;
+    if (!ops.empty()) {
+      ++revision_;
+      std::vector<mvccpb::Event> events;
+      for (const etcdserverpb::RequestOp& op : ops) {
+        events.push_back(ApplyPutLocked(op.request_put()));
+        FillHeader(resp->add_responses()->mutable_response_put()->mutable_header());
+      }
+      Publish(std::move(events));
+    }
+    resp->set_succeeded(succeeded);
     FillHeader(resp->mutable_header());
     return grpc::Status::OK;
   }
@@ -326,6 +340,98 @@ class Store {
     kv->set_lease(e.lease);
   }
 
+  // Validates a put without changing the store; adds its size change and whether it creates
+  // a key to the running totals.
+  grpc::Status CheckPutLocked(const etcdserverpb::PutRequest& req, int64_t* bytes_delta,
+                              int64_t* new_keys) const {
+    if (req.key().empty()) return {grpc::StatusCode::INVALID_ARGUMENT, kErrEmptyKey};
+    if (req.lease() != 0 && leases_.count(req.lease()) == 0)
+      return {grpc::StatusCode::NOT_FOUND, kErrLeaseNotFound};
+    auto it = kvs_.find(req.key());
+    if (it == kvs_.end())
+      ++*new_keys;
+    else
+      *bytes_delta -= static_cast<int64_t>(it->first.size() + it->second.value.size());
+    *bytes_delta += static_cast<int64_t>(req.key().size() + req.value().size());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CheckCapacityLocked(int64_t bytes_delta, int64_t new_keys) const {
+    if (store_bytes_ + bytes_delta > options_.max_store_bytes ||
+        static_cast<int64_t>(kvs_.size()) + new_keys > options_.max_keys)
+      return {grpc::StatusCode::RESOURCE_EXHAUSTED, kErrStoreFull};
+    return grpc::Status::OK;
+  }
+
+  // Applies a checked put at the current revision; returns its event.
+  mvccpb::Event ApplyPutLocked(const etcdserverpb::PutRequest& req) {
+    auto it = kvs_.find(req.key());
+    if (it == kvs_.end()) {
+      it = kvs_.emplace(req.key(), Entry{}).first;
+      it->second.create_revision = revision_;
+    } else {
+      store_bytes_ -= static_cast<int64_t>(it->first.size() + it->second.value.size());
+    }
+    Entry& e = it->second;
+    if (e.lease != 0 && e.lease != req.lease()) {
+      auto old_lease = leases_.find(e.lease);
+      if (old_lease != leases_.end()) old_lease->second.keys.erase(req.key());
+    }
+    if (req.lease() != 0) leases_.at(req.lease()).keys.insert(req.key());
+    e.value = req.value();
+    e.mod_revision = revision_;
+    e.version += 1;
+    e.lease = req.lease();
+    store_bytes_ += static_cast<int64_t>(it->first.size() + e.value.size());
+    mvccpb::Event ev;
+    ev.set_type(mvccpb::Event::PUT);
+    FillKv(it->first, e, ev.mutable_kv());
+    return ev;
+  }
+
+  // etcd's rule: a missing key compares as all-zero fields, except that a VALUE comparison
+  // on a missing key is false.
+  bool EvaluateLocked(const etcdserverpb::Compare& c) const {
+    auto it = kvs_.find(c.key());
+    const Entry absent;
+    const Entry& e = it == kvs_.end() ? absent : it->second;
+    int cmp = 0;
+    auto three_way = [](auto a, auto b) { return a < b ? -1 : (a > b ? 1 : 0); };
+    switch (c.target()) {
+      case etcdserverpb::Compare::VERSION:
+        cmp = three_way(e.version, c.version());
+        break;
+      case etcdserverpb::Compare::CREATE:
+        cmp = three_way(e.create_revision, c.create_revision());
+        break;
+      case etcdserverpb::Compare::MOD:
+        cmp = three_way(e.mod_revision, c.mod_revision());
+        break;
+      case etcdserverpb::Compare::LEASE:
+        cmp = three_way(e.lease, c.lease());
+        break;
+      case etcdserverpb::Compare::VALUE:
+        if (it == kvs_.end()) return false;
+        cmp = e.value.compare(c.value());
+        cmp = cmp < 0 ? -1 : (cmp > 0 ? 1 : 0);
+        break;
+      default:
+        return false;
+    }
+    switch (c.result()) {
+      case etcdserverpb::Compare::EQUAL:
+        return cmp == 0;
+      case etcdserverpb::Compare::GREATER:
+        return cmp > 0;
+      case etcdserverpb::Compare::LESS:
+        return cmp < 0;
+      case etcdserverpb::Compare::NOT_EQUAL:
+        return cmp != 0;
+      default:
+        return false;
+    }
+  }
+
   // Deletes `keys` (all present) at one new revision.
   void DeleteKeysLocked(const std::vector<std::string>& keys) {
     if (keys.empty()) return;
@@ -405,6 +511,10 @@ class KvService final : public etcdserverpb::KV::Service {
   grpc::Status DeleteRange(grpc::ServerContext*, const etcdserverpb::DeleteRangeRequest* req,
                            etcdserverpb::DeleteRangeResponse* resp) override {
     return store_->DeleteRange(*req, resp);
+  }
+  grpc::Status Txn(grpc::ServerContext*, const etcdserverpb::TxnRequest* req,
+                   etcdserverpb::TxnResponse* resp) override {
+    return store_->Txn(*req, resp);
   }
 
  private:

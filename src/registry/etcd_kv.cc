@@ -288,6 +288,27 @@ Status EtcdKv::Delete(const std::string& key) {
   return Status::Ok();
 }
 
+Result<bool> EtcdKv::PutIfAbsent(const std::string& key, const std::string& value, LeaseId lease) {
+  if (key.empty()) return Status::InvalidArgument("put: empty key");
+  grpc::ClientContext ctx;
+  impl_->SetDeadline(&ctx);
+  // Txn: if create_revision(key) == 0 (the key does not exist) then put.
+  etcdserverpb::TxnRequest req;
+  etcdserverpb::Compare* absent = req.add_compare();
+  absent->set_key(key);
+  absent->set_target(etcdserverpb::Compare::CREATE);
+  absent->set_result(etcdserverpb::Compare::EQUAL);
+  absent->set_create_revision(0);
+  etcdserverpb::PutRequest* put = req.add_success()->mutable_request_put();
+  put->set_key(key);
+  put->set_value(value);
+  put->set_lease(lease);
+  etcdserverpb::TxnResponse resp;
+  const grpc::Status s = impl_->kv->Txn(&ctx, req, &resp);
+  if (!s.ok()) return FromGrpc(s, "put-if-absent " + key);
+  return resp.succeeded();
+}
+
 Result<LeaseId> EtcdKv::GrantLease(int64_t ttl_s, int64_t* granted_ttl_s) {
   if (ttl_s <= 0) return Status::InvalidArgument("lease TTL must be positive seconds");
   grpc::ClientContext ctx;

@@ -202,25 +202,27 @@ Status Registry::PublishModel(const Identity& owner, ModelRecord record) {
     seq_source = NextSeq(&last_seq_);
   }
   Result<OwnerKeyRecord> current = ReadOwner(record.name);
-  if (current.ok()) {
-    if (current->owner_key != owner.public_key())
-      return Status::InvalidArgument("publish: model name \"" + record.name +
-                                     "\" is owned by another key (" + NodeIdOf(current->owner_key) +
-                                     ")");
-  } else if (current.status().code() == StatusCode::kIoError) {
-    return current.status();
-  } else {
-    // Unclaimed (or an invalid claim, which no reader honours): claim it.
-    if (current.status().code() != StatusCode::kNotFound)
-      reader_->Log("publish: replacing an invalid owner record: " + current.status().ToString());
+  if (!current.ok() && current.status().code() != StatusCode::kNotFound)
+    return current.status().WithContext("publish: cannot check who owns \"" + record.name +
+                                        "\" (an invalid owner record is never overwritten)");
+  if (!current.ok()) {
+    // Unclaimed: claim it atomically. If another key claimed it between our read and our
+    // write, the store keeps that claim (first key wins) and we re-read it below.
     OwnerKeyRecord claim;
     claim.model_name = record.name;
     claim.owner_key = owner.public_key();
     claim.issued_at_unix_ms = UnixMillis();
     claim.seq = seq_source;
     VEIL_ASSIGN_OR_RETURN(std::string signed_claim, SignOwnerKeyRecord(owner, claim));
-    VEIL_RETURN_IF_ERROR(kv_->Put(kOwnersPrefix + record.name, signed_claim, 0));
+    VEIL_ASSIGN_OR_RETURN(bool claimed,
+                          kv_->PutIfAbsent(kOwnersPrefix + record.name, signed_claim, 0));
+    if (!claimed) current = ReadOwner(record.name);
+    if (!claimed && !current.ok()) return current.status().WithContext("publish");
   }
+  if (current.ok() && current->owner_key != owner.public_key())
+    return Status::InvalidArgument("publish: model name \"" + record.name +
+                                   "\" is owned by another key (" + NodeIdOf(current->owner_key) +
+                                   ")");
   record.issued_at_unix_ms = UnixMillis();
   record.seq = seq_source;
   VEIL_ASSIGN_OR_RETURN(std::string signed_model, SignModelRecord(owner, record));

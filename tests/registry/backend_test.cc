@@ -243,6 +243,26 @@ TEST_P(RegistryBackendTest, PutRangeDelete) {
   EXPECT_FALSE(kv->Put("", "x", 0).ok());
 }
 
+TEST_P(RegistryBackendTest, PutIfAbsentCreatesOnlyOnce) {
+  auto kv = Kv();
+  ASSERT_TRUE(kv);
+  auto first = kv->PutIfAbsent("/p/k", "first", 0);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(*first);
+  auto second = kv->PutIfAbsent("/p/k", "second", 0);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(*second);
+  auto r = kv->Range("/p/k");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->kvs.size(), 1u);
+  EXPECT_EQ(r->kvs[0].value, "first");
+  ASSERT_TRUE(kv->Delete("/p/k").ok());
+  auto again = kv->PutIfAbsent("/p/k", "again", 0);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(*again);
+  EXPECT_EQ(kv->PutIfAbsent("/p/other", "v", 0x1234567).status().code(), StatusCode::kNotFound);
+}
+
 TEST_P(RegistryBackendTest, LeaseKeepAliveRevokeAndUnknownLease) {
   auto kv = Kv();
   ASSERT_TRUE(kv);
@@ -583,6 +603,37 @@ TEST_P(RegistryBackendTest, PublishAndReadModels) {
   ASSERT_TRUE(models.ok());
   EXPECT_EQ(models->size(), 2u);
   EXPECT_TRUE(log_.Contains("no owner record"));
+}
+
+// Two owners racing for the same new names: exactly one wins each name, the loser is told,
+// and readers see the winner's model.
+TEST_P(RegistryBackendTest, RacingOwnersFirstClaimWins) {
+  auto reg_a = Reg();
+  auto reg_b = Reg();
+  ASSERT_TRUE(reg_a && reg_b);
+  TestIdentity a, b;
+  constexpr int kNames = 8;
+  std::vector<Status> results_a(kNames), results_b(kNames);
+  std::thread ta([&] {
+    for (int i = 0; i < kNames; ++i)
+      results_a[i] = reg_a->PublishModel(*a, MakeModelRecord(*a, "race" + std::to_string(i)));
+  });
+  std::thread tb([&] {
+    for (int i = 0; i < kNames; ++i)
+      results_b[i] = reg_b->PublishModel(*b, MakeModelRecord(*b, "race" + std::to_string(i)));
+  });
+  ta.join();
+  tb.join();
+  for (int i = 0; i < kNames; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_NE(results_a[i].ok(), results_b[i].ok())
+        << results_a[i].ToString() << " / " << results_b[i].ToString();
+    const Status& lost = results_a[i].ok() ? results_b[i] : results_a[i];
+    EXPECT_NE(lost.message().find("owned by another key"), std::string::npos) << lost.ToString();
+    auto model = reg_a->GetModel("race" + std::to_string(i));
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    EXPECT_EQ(model->owner_key, results_a[i].ok() ? a->public_key() : b->public_key());
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, RegistryBackendTest,

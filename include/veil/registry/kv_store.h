@@ -55,6 +55,10 @@ class KvStore {
  public:
   virtual ~KvStore() = default;
   virtual Status Put(const std::string& key, const std::string& value, LeaseId lease) = 0;
+  // Atomically creates `key` if it does not exist (an etcd Txn comparing its
+  // create_revision with 0); true if it was created, false if the key already existed.
+  virtual Result<bool> PutIfAbsent(const std::string& key, const std::string& value,
+                                   LeaseId lease) = 0;
   // Every key starting with `prefix` ("" = all keys).
   virtual Result<RangeResult> Range(const std::string& prefix) = 0;
   // Deletes `key` (exact match); deleting a missing key is not an error.
@@ -96,6 +100,8 @@ class EtcdKv final : public KvStore {
   ~EtcdKv() override;
 
   Status Put(const std::string& key, const std::string& value, LeaseId lease) override;
+  Result<bool> PutIfAbsent(const std::string& key, const std::string& value,
+                           LeaseId lease) override;
   Result<RangeResult> Range(const std::string& prefix) override;
   Status Delete(const std::string& key) override;
   Result<LeaseId> GrantLease(int64_t ttl_s, int64_t* granted_ttl_s) override;
