@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -74,6 +75,7 @@ class EtcdProcess {
     pid_ = ::fork();
     if (pid_ < 0) return Status::IoError("fork failed");
     if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed or killed test
       const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       if (log >= 0) {
         ::dup2(log, 1);
@@ -174,8 +176,12 @@ class RegistryBackendTest : public ::testing::TestWithParam<Backend> {
       if (::access(kEtcdBinary, X_OK) != 0)
         GTEST_SKIP() << kEtcdBinary << " is not installed (scripts/install-deps.sh installs "
                      << "etcd-server); the etcd backend is not tested";
-      etcd_ = std::make_unique<EtcdProcess>();
-      Status s = etcd_->Start();
+      // A free port can be taken between probing and etcd binding it: retry a few times.
+      Status s = Status::Internal("not started");
+      for (int attempt = 0; attempt < 3 && !s.ok(); ++attempt) {
+        etcd_ = std::make_unique<EtcdProcess>();
+        s = etcd_->Start();
+      }
       ASSERT_TRUE(s.ok()) << s.ToString();
       endpoint_ = etcd_->endpoint();
     }
