@@ -59,20 +59,7 @@ Status CheckPolys(const Context& ctx, const std::vector<RnsPoly>& polys, const c
   return Status::Ok();
 }
 
-// Shape of a key-switching key (its ranges were checked when it was decoded or made).
-Status CheckKeyShape(const Context& ctx, const KSwitchKey& k) {
-  if (k.b.size() != ctx.data_limbs() || k.a.size() != ctx.data_limbs()) {
-    return Status::InvalidArgument("key switching key has the wrong number of components");
-  }
-  for (size_t i = 0; i < k.b.size(); ++i) {
-    for (const RnsPoly* p : {&k.b[i], &k.a[i]}) {
-      if (p->n() != ctx.n() || p->limbs() != ctx.key_limbs() || !p->shape_ok() || !p->ntt_form()) {
-        return Status::InvalidArgument("key switching key has the wrong shape");
-      }
-    }
-  }
-  return Status::Ok();
-}
+using internal::CheckKeyShape;
 
 std::span<const NttTables> Ntt(const Context& ctx, size_t limbs) {
   return {ctx.key_ntt().data(), limbs};
@@ -667,13 +654,10 @@ Status CkksEvaluator::ApplyGaloisInPlace(CkksCiphertext& a, uint32_t galois_elt,
   RnsPoly d = a.polys[1];
   PolyFromNtt(d, Ntt(c, d.limbs()));
   const internal::KeySwitchDigits& digits = internal::DecomposeForKeySwitch(c, d, &a.polys[1]);
-  const std::vector<uint32_t> perm =
-      internal::NttAutomorphismPermutation(c.n(), c.log_n(), galois_elt);
-  RnsPoly u0, c0;
-  internal::KeySwitchFromDigits(c, digits, perm.data(), it->second, true, u0, a.polys[1]);
-  internal::ApplyNttPermutation(a.polys[0], perm, c0);
-  PolyAddInPlace(c0, u0, {c.data_moduli().data(), a.limbs()});
-  a.polys[0] = std::move(c0);
+  RnsPoly r0, r1;
+  internal::ApplyGaloisNtt(c, digits, a.polys[0], galois_elt, it->second, r0, r1);
+  a.polys[0] = std::move(r0);
+  a.polys[1] = std::move(r1);
   a.seed.reset();
   return Status::Ok();
 }
@@ -735,15 +719,11 @@ Result<std::vector<CkksCiphertext>> CkksEvaluator::RotateHoisted(const CkksCiphe
       out.push_back(std::move(copy));
       continue;
     }
-    const std::vector<uint32_t> perm = internal::NttAutomorphismPermutation(c.n(), c.log_n(), elt);
     CkksCiphertext r;
     r.params_id = a.params_id;
     r.scale = a.scale;
     r.polys.resize(2);
-    RnsPoly u0;
-    internal::KeySwitchFromDigits(c, digits, perm.data(), gk.keys.at(elt), true, u0, r.polys[1]);
-    internal::ApplyNttPermutation(a.polys[0], perm, r.polys[0]);
-    PolyAddInPlace(r.polys[0], u0, mod);
+    internal::ApplyGaloisNtt(c, digits, a.polys[0], elt, gk.keys.at(elt), r.polys[0], r.polys[1]);
     out.push_back(std::move(r));
   }
   return out;

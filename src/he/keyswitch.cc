@@ -121,6 +121,29 @@ void DivideBySpecialPrime(const Context& ctx, RnsPoly& acc, bool ntt_out, RnsPol
   }
 }
 
+void ApplyGaloisNtt(const Context& ctx, const KeySwitchDigits& digits, const RnsPoly& c0_ntt,
+                    uint32_t galois_elt, const KSwitchKey& key, RnsPoly& r0, RnsPoly& r1) {
+  const std::vector<uint32_t> perm = NttAutomorphismPermutation(ctx.n(), ctx.log_n(), galois_elt);
+  RnsPoly u0;
+  KeySwitchFromDigits(ctx, digits, perm.data(), key, true, u0, r1);
+  ApplyNttPermutation(c0_ntt, perm, r0);
+  PolyAddInPlace(r0, u0, ctx.data_moduli());
+}
+
+Status CheckKeyShape(const Context& ctx, const KSwitchKey& k) {
+  if (k.b.size() != ctx.data_limbs() || k.a.size() != ctx.data_limbs()) {
+    return Status::InvalidArgument("key switching key has the wrong number of components");
+  }
+  for (size_t i = 0; i < k.b.size(); ++i) {
+    for (const RnsPoly* p : {&k.b[i], &k.a[i]}) {
+      if (p->n() != ctx.n() || p->limbs() != ctx.key_limbs() || !p->shape_ok() || !p->ntt_form()) {
+        return Status::InvalidArgument("key switching key has the wrong shape");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 std::vector<uint32_t> NttAutomorphismPermutation(size_t n, int log_n, uint32_t galois_elt) {
   // Bit reversal by the recurrence rev(k) = rev(k / 2) / 2 | (k & 1) << (log_n - 1).
   std::vector<uint32_t> rev(n);

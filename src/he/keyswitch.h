@@ -41,6 +41,17 @@ const KeySwitchDigits& DecomposeForKeySwitch(const Context& ctx, const RnsPoly& 
 void KeySwitchFromDigits(const Context& ctx, const KeySwitchDigits& digits, const uint32_t* perm,
                          const KSwitchKey& key, bool ntt_out, RnsPoly& u0, RnsPoly& u1);
 
+// sigma_g applied to an NTT-form pair (c0, c1) whose c1 was decomposed into `digits`:
+// r0 = sigma(c0) + u0, r1 = u1 with (u0, u1) the key switch of sigma(c1); NTT form,
+// digits.limbs limbs. The same routine serves single, hoisted (one decomposition, many g)
+// and in-layer rotations.
+void ApplyGaloisNtt(const Context& ctx, const KeySwitchDigits& digits, const RnsPoly& c0_ntt,
+                    uint32_t galois_elt, const KSwitchKey& key, RnsPoly& r0, RnsPoly& r1);
+
+// Shape of a key-switching key against the context (ranges are checked when keys are made or
+// decoded; this is the cheap per-use check).
+Status CheckKeyShape(const Context& ctx, const KSwitchKey& key);
+
 // acc: l + 1 limbs in NTT form over q_0..q_{l-1} and the special prime P (last). Sets u to
 // round(acc / P) over q_0..q_{l-1} (NTT form when `ntt_out`, else coefficient form); acc's
 // limbs are overwritten.

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 
+#include "keyswitch.h"
 #include "veil/he/modarith.h"
 #include "veil/he/rns.h"
 
@@ -81,8 +82,8 @@ Result<EncryptedLinearLayer> EncryptedLinearLayer::Create(std::shared_ptr<const 
   while (lay.chunk_in > 1 && StrideFor(lay.out_pad, lay.chunk_in) > row) lay.chunk_in >>= 1;
   if (StrideFor(lay.out_pad, lay.chunk_in) > row) {
     return Status::Unsupported("EncryptedLinearLayer: " + std::to_string(out_features) +
-                                 " outputs do not fit a row of " + std::to_string(row) +
-                                 " slots (output splitting is not implemented)");
+                               " outputs do not fit a row of " + std::to_string(row) +
+                               " slots (output splitting is not implemented)");
   }
   lay.chunks = (in_features + lay.chunk_in - 1) / lay.chunk_in;
   lay.diagonals = std::min(lay.out_pad, lay.chunk_in);
@@ -113,7 +114,8 @@ Result<EncryptedLinearLayer> EncryptedLinearLayer::Create(std::shared_ptr<const 
         std::fill(slots.begin(), slots.end(), 0);
         bool nonzero = false;
         for (size_t blk = 0; blk < lay.capacity; ++blk) {
-          const size_t o = (blk / lay.blocks_per_row) * row + (blk % lay.blocks_per_row) * lay.stride;
+          const size_t o =
+              (blk / lay.blocks_per_row) * row + (blk % lay.blocks_per_row) * lay.stride;
           for (size_t i = 0; i < lay.len; ++i) {
             const size_t r = i % lay.out_pad;
             const size_t col = c * lay.chunk_in + (i + j) % lay.chunk_in;
@@ -182,7 +184,8 @@ Result<std::vector<Plaintext>> EncryptedLinearLayer::EncodeInputs(
   for (size_t c = 0; c < layout_.chunks; ++c) {
     std::fill(slots.begin(), slots.end(), 0);
     for (size_t v = 0; v < xs.size(); ++v) {
-      const size_t o = (v / layout_.blocks_per_row) * row + (v % layout_.blocks_per_row) * layout_.stride;
+      const size_t o =
+          (v / layout_.blocks_per_row) * row + (v % layout_.blocks_per_row) * layout_.stride;
       for (size_t s = 0; s < layout_.stride; ++s) {
         const size_t k = c * layout_.chunk_in + s % layout_.chunk_in;
         if (k < layout_.in_features) slots[o + s] = xs[v][k];
@@ -204,7 +207,8 @@ Result<std::vector<std::vector<int64_t>>> EncryptedLinearLayer::DecodeOutputs(
   const size_t row = ctx_->n() / 2;
   std::vector<std::vector<int64_t>> out(batch);
   for (size_t v = 0; v < batch; ++v) {
-    const size_t o = (v / layout_.blocks_per_row) * row + (v % layout_.blocks_per_row) * layout_.stride;
+    const size_t o =
+        (v / layout_.blocks_per_row) * row + (v % layout_.blocks_per_row) * layout_.stride;
     out[v].assign(slots.begin() + static_cast<std::ptrdiff_t>(o),
                   slots.begin() + static_cast<std::ptrdiff_t>(o + layout_.out_features));
   }
@@ -228,84 +232,148 @@ Result<Ciphertext> EncryptedLinearLayer::Evaluate(const Evaluator& evaluator,
       return Status::InvalidArgument("EncryptedLinearLayer: inputs must be size-2 ciphertexts");
     }
   }
+  if (inputs[0].polys[0].limbs() != L) {
+    return Status::InvalidArgument("EncryptedLinearLayer: inputs must be at the top level (" +
+                                   std::to_string(L) + " limbs)");
+  }
+  if (gk.params_id != ctx_->params_id()) {
+    return Status::InvalidArgument(
+        "EncryptedLinearLayer: Galois keys were made for different "
+        "parameters");
+  }
+  auto key_for = [&](int step) -> Result<const KSwitchKey*> {
+    VEIL_ASSIGN_OR_RETURN(uint32_t elt, GaloisEltForRowRotation(n, step));
+    auto it = gk.keys.find(elt);
+    if (it == gk.keys.end()) {
+      return Status::NotFound("EncryptedLinearLayer: no Galois key for a row rotation by " +
+                              std::to_string(step));
+    }
+    VEIL_RETURN_IF_ERROR(internal::CheckKeyShape(*ctx_, it->second));
+    return &it->second;
+  };
   const size_t B = layout_.baby, G = layout_.giant;
-  // Baby steps: rot_b(x_c) in NTT form, [c * B + b] -> (c0, c1).
+  // Everything below stays in the NTT domain: rotations of NTT-form pairs are a slot
+  // permutation plus a key switch whose mod-down ends in NTT form, so the only transforms
+  // are the digit decompositions, one forward NTT of each input and one inverse NTT of
+  // the result.
+  // Baby steps: rot_b(x_c) as NTT pairs, [c * B + b] -> (c0, c1); one digit decomposition
+  // of each input's c1 serves all its baby steps (hoisting).
   std::vector<RnsPoly> baby(2 * layout_.chunks * B);
   for (size_t c = 0; c < layout_.chunks; ++c) {
-    std::vector<int> steps;
+    RnsPoly c0 = inputs[c].polys[0];
+    PolyToNtt(c0, ntt);
+    const internal::KeySwitchDigits& digits =
+        internal::DecomposeForKeySwitch(*ctx_, inputs[c].polys[1]);
     for (size_t b = 0; b < B; ++b) {
       bool used = false;
       for (size_t g = 0; g < G; ++g) used = used || present_[(c * G + g) * B + b] != 0;
-      if (used) steps.push_back(static_cast<int>(b));
+      if (!used) continue;
+      RnsPoly& r0 = baby[2 * (c * B + b)];
+      RnsPoly& r1 = baby[2 * (c * B + b) + 1];
+      if (b == 0) {
+        r0 = c0;
+        r1 = inputs[c].polys[1];
+        PolyToNtt(r1, ntt);
+        continue;
+      }
+      VEIL_ASSIGN_OR_RETURN(const KSwitchKey* key, key_for(static_cast<int>(b)));
+      VEIL_ASSIGN_OR_RETURN(uint32_t elt, GaloisEltForRowRotation(n, static_cast<int>(b)));
+      internal::ApplyGaloisNtt(*ctx_, digits, c0, elt, *key, r0, r1);
     }
-    // All baby steps of one input share a single digit decomposition (hoisting).
-    VEIL_ASSIGN_OR_RETURN(std::vector<Ciphertext> rotated,
-                          evaluator.RotateRowsHoisted(inputs[c], steps, gk));
-    for (size_t r = 0; r < steps.size(); ++r) {
-      const size_t b = static_cast<size_t>(steps[r]);
-      for (size_t k = 0; k < 2; ++k) {
-        RnsPoly& p = baby[2 * (c * B + b) + k];
-        p = std::move(rotated[r].polys[k]);
-        PolyToNtt(p, ntt);
+  }
+  // Giant-step partial sums sum_b diag * rot_b(x), NTT form. The loop runs over tiles of
+  // coefficients so that a tile of every baby step stays in cache while all G giant steps
+  // read it (the diagonals are streamed once); 128-bit lazy sums, one reduction per tile.
+  std::vector<uint8_t> giant_used(G, 0);
+  for (size_t g = 0; g < G; ++g) {
+    for (size_t c = 0; c < layout_.chunks; ++c) {
+      for (size_t b = 0; b < B; ++b) giant_used[g] |= present_[(c * G + g) * B + b];
+    }
+  }
+  std::vector<RnsPoly> part(2 * G);
+  for (size_t g = 0; g < G; ++g) {
+    if (giant_used[g] == 0) continue;
+    part[2 * g] = RnsPoly(n, L, true);
+    part[2 * g + 1] = RnsPoly(n, L, true);
+  }
+  constexpr size_t kTile = 256;
+  const size_t tile = std::min(n, kTile);
+  std::vector<u128> acc0(tile), acc1(tile);
+  for (size_t l = 0; l < L; ++l) {
+    // Each product is < q^2; reduce the 128-bit sums before they could overflow.
+    const int room = 127 - 2 * mod[l].bit_count();
+    const size_t max_terms = room >= 20 ? (size_t{1} << 20) : (size_t{1} << std::max(room, 0));
+    for (size_t i0 = 0; i0 < n; i0 += tile) {
+      for (size_t g = 0; g < G; ++g) {
+        if (giant_used[g] == 0) continue;
+        size_t terms = 0;
+        std::fill(acc0.begin(), acc0.end(), 0);
+        std::fill(acc1.begin(), acc1.end(), 0);
+        for (size_t c = 0; c < layout_.chunks; ++c) {
+          for (size_t b = 0; b < B; ++b) {
+            const size_t idx = (c * G + g) * B + b;
+            if (present_[idx] == 0) continue;
+            if (terms == max_terms) {
+              for (size_t i = 0; i < tile; ++i) {
+                acc0[i] = BarrettReduce128(acc0[i], mod[l]);
+                acc1[i] = BarrettReduce128(acc1[i], mod[l]);
+              }
+              terms = 1;
+            }
+            ++terms;
+            const uint64_t* pt = diag_[idx].poly.limb(l) + i0;
+            const uint64_t* x0 = baby[2 * (c * B + b)].limb(l) + i0;
+            const uint64_t* x1 = baby[2 * (c * B + b) + 1].limb(l) + i0;
+            for (size_t i = 0; i < tile; ++i) {
+              acc0[i] += static_cast<u128>(pt[i]) * x0[i];
+              acc1[i] += static_cast<u128>(pt[i]) * x1[i];
+            }
+          }
+        }
+        uint64_t* o0 = part[2 * g].limb(l) + i0;
+        uint64_t* o1 = part[2 * g + 1].limb(l) + i0;
+        for (size_t i = 0; i < tile; ++i) {
+          o0[i] = BarrettReduce128(acc0[i], mod[l]);
+          o1[i] = BarrettReduce128(acc1[i], mod[l]);
+        }
       }
     }
   }
-  std::vector<u128> acc0(n), acc1(n);
+  baby.clear();
+  // Giant rotations of the partial sums (NTT form), summed; then one inverse NTT.
   std::optional<Ciphertext> total;
+  RnsPoly sum0, sum1;
+  bool have_sum = false;
   for (size_t g = 0; g < G; ++g) {
-    bool any = false;
-    for (size_t c = 0; c < layout_.chunks && !any; ++c) {
-      for (size_t b = 0; b < B; ++b) any = any || present_[(c * G + g) * B + b] != 0;
+    if (giant_used[g] == 0) continue;
+    RnsPoly r0 = std::move(part[2 * g]), r1 = std::move(part[2 * g + 1]);
+    if (g != 0) {
+      VEIL_ASSIGN_OR_RETURN(const KSwitchKey* key, key_for(static_cast<int>(g * B)));
+      VEIL_ASSIGN_OR_RETURN(uint32_t elt, GaloisEltForRowRotation(n, static_cast<int>(g * B)));
+      RnsPoly d = r1;
+      PolyFromNtt(d, ntt);
+      const internal::KeySwitchDigits& digits = internal::DecomposeForKeySwitch(*ctx_, d, &r1);
+      RnsPoly s0, s1;
+      internal::ApplyGaloisNtt(*ctx_, digits, r0, elt, *key, s0, s1);
+      r0 = std::move(s0);
+      r1 = std::move(s1);
     }
-    if (!any) continue;
-    RnsPoly r0(n, L, true), r1(n, L, true);
-    for (size_t l = 0; l < L; ++l) {
-      // Each product is < q^2; reduce the 128-bit sums before they could overflow.
-      const int room = 127 - 2 * mod[l].bit_count();
-      const size_t max_terms = room >= 20 ? (size_t{1} << 20) : (size_t{1} << std::max(room, 0));
-      size_t terms = 0;
-      std::fill(acc0.begin(), acc0.end(), 0);
-      std::fill(acc1.begin(), acc1.end(), 0);
-      for (size_t c = 0; c < layout_.chunks; ++c) {
-        for (size_t b = 0; b < B; ++b) {
-          const size_t idx = (c * G + g) * B + b;
-          if (present_[idx] == 0) continue;
-          if (terms == max_terms) {
-            for (size_t i = 0; i < n; ++i) {
-              acc0[i] = BarrettReduce128(acc0[i], mod[l]);
-              acc1[i] = BarrettReduce128(acc1[i], mod[l]);
-            }
-            terms = 1;
-          }
-          ++terms;
-          const uint64_t* pt = diag_[idx].poly.limb(l);
-          const uint64_t* x0 = baby[2 * (c * B + b)].limb(l);
-          const uint64_t* x1 = baby[2 * (c * B + b) + 1].limb(l);
-          for (size_t i = 0; i < n; ++i) {
-            acc0[i] += static_cast<u128>(pt[i]) * x0[i];
-            acc1[i] += static_cast<u128>(pt[i]) * x1[i];
-          }
-        }
-      }
-      uint64_t* o0 = r0.limb(l);
-      uint64_t* o1 = r1.limb(l);
-      for (size_t i = 0; i < n; ++i) {
-        o0[i] = BarrettReduce128(acc0[i], mod[l]);
-        o1[i] = BarrettReduce128(acc1[i], mod[l]);
-      }
-    }
-    PolyFromNtt(r0, ntt);
-    PolyFromNtt(r1, ntt);
-    Ciphertext part;
-    part.params_id = ctx_->params_id();
-    part.polys.push_back(std::move(r0));
-    part.polys.push_back(std::move(r1));
-    if (g != 0) VEIL_RETURN_IF_ERROR(evaluator.RotateRowsInPlace(part, static_cast<int>(g * B), gk));
-    if (!total) {
-      total = std::move(part);
+    if (!have_sum) {
+      sum0 = std::move(r0);
+      sum1 = std::move(r1);
+      have_sum = true;
     } else {
-      VEIL_RETURN_IF_ERROR(evaluator.AddInPlace(*total, part));
+      PolyAddInPlace(sum0, r0, mod);
+      PolyAddInPlace(sum1, r1, mod);
     }
+  }
+  if (have_sum) {
+    PolyFromNtt(sum0, ntt);
+    PolyFromNtt(sum1, ntt);
+    total.emplace();
+    total->params_id = ctx_->params_id();
+    total->polys.push_back(std::move(sum0));
+    total->polys.push_back(std::move(sum1));
   }
   if (!total) {
     // All-zero weights: the product is an encryption of zero; reuse the input's shape.
