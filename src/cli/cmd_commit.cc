@@ -28,8 +28,11 @@ struct CommitArgs {
   int threads = 0;
 };
 
-Status WriteWholeFile(const std::string& path, std::span<const uint8_t> bytes, mode_t mode) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+}  // namespace
+
+Status WriteFileWithMode(const std::string& path, std::span<const uint8_t> bytes, unsigned mode) {
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) return Status::IoError("cannot create " + path);
   size_t done = 0;
   while (done < bytes.size()) {
@@ -43,6 +46,16 @@ Status WriteWholeFile(const std::string& path, std::span<const uint8_t> bytes, m
   if (::close(fd) != 0) return Status::IoError("cannot write " + path);
   return Status::Ok();
 }
+
+Result<std::vector<uint8_t>> ReadWholeFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::IoError("cannot open " + path);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (f.bad()) return Status::IoError("cannot read " + path);
+  return bytes;
+}
+
+namespace {
 
 int RunCommit(const CommitArgs& args) {
   if (sodium_init() < 0) return Fail(Status::Internal("libsodium failed to initialise"));
@@ -68,8 +81,8 @@ int RunCommit(const CommitArgs& args) {
   const std::vector<uint8_t> bytes = zk::SerializeModelCommitment(*commitment);
   std::vector<uint8_t> secret = zk::SerializeCommitmentSecret(seed, commitment->digest);
   sodium_memzero(seed.data(), seed.size());
-  Status s = WriteWholeFile(args.output, bytes, 0644);
-  if (s.ok()) s = WriteWholeFile(args.output + ".secret", secret, 0600);
+  Status s = WriteFileWithMode(args.output, bytes, 0644);
+  if (s.ok()) s = WriteFileWithMode(args.output + ".secret", secret, 0600);
   sodium_memzero(secret.data(), secret.size());
   if (!s.ok()) return Fail(s);
   int64_t params = 0;

@@ -2,7 +2,11 @@
 // the action when that subcommand is chosen; the action returns the process exit code.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "veil/status.h"
@@ -18,6 +22,11 @@ void AddGenerateCommand(CLI::App& app, Action* run);
 void AddNodeCommand(CLI::App& app, Action* run);   // issue 3 slice: docs/net.md
 void AddInferCommand(CLI::App& app, Action* run);
 void AddCommitCommand(CLI::App& app, Action* run);  // issue 5: docs/zk.md
+void AddProveCommand(CLI::App& app, Action* run);
+void AddVerifyCommand(CLI::App& app, Action* run);
+// Whole-file I/O for the zk commands (cmd_commit.cc); WriteFileWithMode creates with `mode`.
+Status WriteFileWithMode(const std::string& path, std::span<const uint8_t> bytes, unsigned mode);
+Result<std::vector<uint8_t>> ReadWholeFile(const std::string& path);
 
 // Prints "veil: error: <status>" to stderr and returns exit code 1.
 int Fail(const Status& status);

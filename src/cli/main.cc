@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   veil::cli::AddNodeCommand(app, &run);
   veil::cli::AddInferCommand(app, &run);
   veil::cli::AddCommitCommand(app, &run);
+  veil::cli::AddProveCommand(app, &run);
+  veil::cli::AddVerifyCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,6 +10,7 @@ namespace veil::zk {
 namespace {
 
 constexpr std::array<uint8_t, 8> kProofMagic = {'V', 'E', 'I', 'L', 'Z', 'K', 'P', 0};
+constexpr std::array<uint8_t, 8> kOpeningMagic = {'V', 'E', 'I', 'L', 'Z', 'K', 'O', 0};
 constexpr uint32_t kProofVersion = 1;
 constexpr uint32_t kMaxBatch = uint32_t{1} << 16;
 
@@ -323,6 +324,58 @@ Status VerifyChain(const Graph& graph, const ModelCommitment& commitment,
     if (!s.ok()) return s.WithContext("segment " + std::to_string(p.segment) + " fails");
   }
   return Status::Ok();
+}
+
+std::vector<uint8_t> SerializeActivationOpening(const ActivationOpening& a) {
+  std::vector<uint8_t> out(kOpeningMagic.begin(), kOpeningMagic.end());
+  WriteU32(&out, kProofVersion);
+  WriteU32(&out, static_cast<uint32_t>(a.values.rank()));
+  for (int64_t d : a.values.shape()) WriteU64(&out, static_cast<uint64_t>(d));
+  const std::span<const int8_t> v = a.values.i8();
+  out.insert(out.end(), reinterpret_cast<const uint8_t*>(v.data()),
+             reinterpret_cast<const uint8_t*>(v.data()) + v.size());
+  WriteScalars(&out, a.blinds);
+  WriteHyraxCommitment(&out, a.commitment);
+  return out;
+}
+
+Result<ActivationOpening> ParseActivationOpening(std::span<const uint8_t> bytes,
+                                                 const CommitmentKey& key) {
+  ZkReader in(bytes);
+  VEIL_ASSIGN_OR_RETURN(auto magic, in.ReadBytes(8));
+  if (!std::equal(magic.begin(), magic.end(), kOpeningMagic.begin()))
+    return Status::Corrupt("not a veil activation opening (bad magic)");
+  VEIL_ASSIGN_OR_RETURN(uint32_t version, in.ReadU32());
+  if (version != kProofVersion)
+    return Status::Corrupt("activation opening version " + std::to_string(version));
+  VEIL_ASSIGN_OR_RETURN(uint32_t rank, in.ReadU32());
+  if (rank < 2 || rank > 9)
+    return Status::Corrupt("activation opening rank " + std::to_string(rank));
+  Shape shape;
+  uint64_t count = 1;
+  for (uint32_t i = 0; i < rank; ++i) {
+    VEIL_ASSIGN_OR_RETURN(uint64_t d, in.ReadU64());
+    if (d == 0 || d > (uint64_t{1} << 24) || count * d > in.remaining())
+      return Status::Corrupt("activation opening dimension out of range");
+    count *= d;
+    shape.push_back(static_cast<int64_t>(d));
+  }
+  VEIL_ASSIGN_OR_RETURN(auto raw, in.ReadBytes(count));
+  std::vector<int8_t> values(raw.begin(), raw.end());
+  for (int8_t v : values)
+    if (v == -128) return Status::Corrupt("activation opening holds -128, outside [-127, 127]");
+  ActivationOpening a;
+  a.values = Tensor::FromInt8(shape, std::move(values));
+  VEIL_ASSIGN_OR_RETURN(a.blinds, in.ReadScalars(static_cast<uint32_t>(shape[0])));
+  VEIL_ASSIGN_OR_RETURN(a.commitment, ReadHyraxCommitment(&in));
+  VEIL_RETURN_IF_ERROR(in.ExpectEnd());
+  const size_t rows = static_cast<size_t>(shape[0]);
+  if (a.blinds.size() != rows)
+    return Status::Corrupt("activation opening: one blind per row expected");
+  auto again = HyraxCommitInt8(key, a.values.i8(), rows, count / rows, a.blinds);
+  if (!again.ok() || !(*again == a.commitment))
+    return Status::Corrupt("activation opening does not open its commitment");
+  return a;
 }
 
 std::vector<uint8_t> SerializeSegmentProof(const SegmentProof& p) {

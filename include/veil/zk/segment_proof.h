@@ -96,6 +96,13 @@ Status VerifySegment(const Graph& graph, const ModelCommitment& commitment,
 Status VerifyChain(const Graph& graph, const ModelCommitment& commitment,
                    std::span<const SegmentProof> proofs);
 
+// Opening file (private: it reveals the activation): "VEILZKO\0" | u32 version = 1 |
+// u32 rank | u64 dims... | int8 values | blinds (counted scalars) | Hyrax commitment.
+// Parsing checks that the commitment opens to the values with the blinds.
+std::vector<uint8_t> SerializeActivationOpening(const ActivationOpening& opening);
+Result<ActivationOpening> ParseActivationOpening(std::span<const uint8_t> bytes,
+                                                 const CommitmentKey& key);
+
 std::vector<uint8_t> SerializeSegmentProof(const SegmentProof& proof);
 // Shapes come from the graph (public), so decoding needs it.
 Result<SegmentProof> ParseSegmentProof(std::span<const uint8_t> bytes, const Graph& graph);

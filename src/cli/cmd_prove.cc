@@ -1,0 +1,106 @@
+// veil prove MODEL.veil --commitment MODEL.commit --segment I
+//            (--input X.npy | --images SPEC | --opening PREV.opening) -o PROOF
+//
+// Runs segment I and proves it (docs/zk.md, "Segment proofs"). Segment 0 takes the client's
+// input (.npy or Fashion-MNIST images), committed here with fresh blinds; later segments take
+// the previous segment's output opening. Writes PROOF and PROOF.opening, the opening of the
+// output commitment (private: it reveals the activation; hand it to the next segment's prover
+// or, for the last segment, to the client). Needs MODEL.commit.secret beside the commitment.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "veil/model_file.h"
+#include "veil/zk/segment_proof.h"
+
+namespace veil::cli {
+namespace {
+
+struct ProveArgs {
+  std::string model, commitment, input, images, opening, output;
+  int segment = 0;
+};
+
+int RunProve(const ProveArgs& args) {
+  auto graph = LoadModel(args.model);
+  if (!graph.ok()) return Fail(graph.status());
+  auto commitment_bytes = ReadWholeFile(args.commitment);
+  if (!commitment_bytes.ok()) return Fail(commitment_bytes.status());
+  auto commitment = zk::ParseModelCommitment(*commitment_bytes);
+  if (!commitment.ok()) return Fail(commitment.status().WithContext(args.commitment));
+  auto secret_bytes = ReadWholeFile(args.commitment + ".secret");
+  if (!secret_bytes.ok()) return Fail(secret_bytes.status());
+  auto seed = zk::ParseCommitmentSecret(*secret_bytes, commitment->digest);
+  if (!seed.ok()) return Fail(seed.status());
+  if (Status s = zk::CheckSegmentProvable(*graph, args.segment); !s.ok()) return Fail(s);
+  const zk::CommitmentKey key = zk::SegmentProofKey(*graph, *commitment);
+
+  const int sources = !args.input.empty() + !args.images.empty() + !args.opening.empty();
+  if (sources != 1)
+    return Fail(Status::InvalidArgument("give exactly one of --input, --images, --opening"));
+  zk::ActivationOpening input;
+  if (!args.opening.empty()) {
+    auto bytes = ReadWholeFile(args.opening);
+    if (!bytes.ok()) return Fail(bytes.status());
+    auto opening = zk::ParseActivationOpening(*bytes, key);
+    if (!opening.ok()) return Fail(opening.status().WithContext(args.opening));
+    input = std::move(opening).value();
+  } else {
+    if (args.segment != 0)
+      return Fail(Status::InvalidArgument("segment " + std::to_string(args.segment) +
+                                          " takes the previous segment's --opening"));
+    Result<Tensor> t = Status::Internal("no input");
+    if (!args.input.empty()) {
+      t = LoadInputNpy(*graph, args.input);
+    } else {
+      int64_t first = 0, count = 0;
+      if (Status s = ParseImageRange(args.images, &first, &count); !s.ok()) return Fail(s);
+      std::vector<int> labels;
+      t = LoadFashionMnistInputs(*graph, first, count, &labels);
+    }
+    if (!t.ok()) return Fail(t.status());
+    auto committed = zk::CommitActivation(key, *t);
+    if (!committed.ok()) return Fail(committed.status());
+    input = std::move(committed).value();
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto proved = zk::ProveSegment(*graph, *commitment, *seed, args.segment, input);
+  if (!proved.ok()) return Fail(proved.status());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::vector<uint8_t> proof = zk::SerializeSegmentProof(proved->proof);
+  const std::vector<uint8_t> opening = zk::SerializeActivationOpening(proved->output);
+  Status s = WriteFileWithMode(args.output, proof, 0644);
+  if (s.ok()) s = WriteFileWithMode(args.output + ".opening", opening, 0600);
+  if (!s.ok()) return Fail(s);
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::cout << "segment " << args.segment << " proved: " << proved->proof.layers.size()
+            << " Linear layers, batch " << proved->proof.batch << ", " << seconds << " s, proof "
+            << proof.size() << " bytes, peak RSS " << ru.ru_maxrss / 1024 << " MB\n"
+            << "wrote " << args.output << " and " << args.output << ".opening (keep private)\n";
+  return 0;
+}
+
+}  // namespace
+
+void AddProveCommand(CLI::App& app, Action* run) {
+  auto args = std::make_shared<ProveArgs>();
+  CLI::App* cmd = app.add_subcommand("prove", "prove one segment in zero knowledge (docs/zk.md)");
+  cmd->add_option("model", args->model, "model .veil file")->required();
+  cmd->add_option("--commitment", args->commitment,
+                  "model commitment (from veil commit; its .secret beside it)")
+      ->required();
+  cmd->add_option("--segment", args->segment, "segment index")->required();
+  cmd->add_option("--input", args->input, "segment 0: float input batch (.npy)");
+  cmd->add_option("--images", args->images, "segment 0: Fashion-MNIST test images N or A:B");
+  cmd->add_option("--opening", args->opening, "later segments: the previous proof's .opening");
+  cmd->add_option("-o,--output", args->output, "proof file to write (and <file>.opening)")
+      ->required();
+  cmd->callback([run, args] { *run = [args] { return RunProve(*args); }; });
+}
+
+}  // namespace veil::cli
