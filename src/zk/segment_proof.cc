@@ -91,6 +91,13 @@ Status CheckSegmentProvable(const Graph& graph, int segment) {
     return Status::InvalidArgument("segment " + std::to_string(segment) + " does not exist (" +
                                    std::to_string(segments.size()) + " segments)");
   const Segment& seg = segments[static_cast<size_t>(segment)];
+  // Ops first, so that the error names the op a caller would have to wait for.
+  for (int n = seg.begin; n < seg.end; ++n) {
+    const OpKind kind = graph.nodes[static_cast<size_t>(n)].kind;
+    if (kind != OpKind::kReshape && kind != OpKind::kLinear)
+      return Status::Unsupported(NodeLabel(graph, n) +
+                                 " is not provable yet (provable: Reshape, Linear)");
+  }
   const std::vector<int> inputs = graph.SegmentInputs(seg), outputs = graph.SegmentOutputs(seg);
   if (inputs.size() != 1 || outputs.size() != 1)
     return Status::Unsupported(
