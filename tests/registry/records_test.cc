@@ -209,6 +209,8 @@ TEST(RegistryRecordsTest, OutOfLimitNodeFieldsAreRejected) {
   check([](v1::NodeRecord* m) { m->set_grpc_address("host:70001"); }, "port out of range");
   check([](v1::NodeRecord* m) { m->set_grpc_address("host"); }, "host:port");
   check([](v1::NodeRecord* m) { m->set_grpc_address("ho st:80"); }, "host has a character");
+  check([](v1::NodeRecord* m) { m->set_grpc_address("h\xc3\xa9\xff:80"); },  // not ASCII
+        "host has a character");
   check([](v1::NodeRecord* m) { m->mutable_capacity()->set_cores(0); }, "cores");
   check([](v1::NodeRecord* m) { m->mutable_capacity()->set_memory_bytes(0); }, "memory_bytes");
   check([](v1::NodeRecord* m) { m->mutable_segments(0)->set_model_digest(std::string(31, 'd')); },
@@ -246,6 +248,9 @@ TEST(RegistryRecordsTest, OutOfLimitModelFieldsAreRejected) {
   check([](v1::ModelRecord* m) { m->set_name(std::string(kMaxModelNameChars + 1, 'n')); },
         "invalid model name");
   check([](v1::ModelRecord* m) { m->set_name(""); }, "invalid model name");
+  check([](v1::ModelRecord* m) { m->set_name("caf\xc3\xa9"); }, "invalid model name");
+  check([](v1::ModelRecord* m) { m->mutable_segments(0)->set_fetch_uri("http://\xff"); },
+        "fetch_uri");
   check([](v1::ModelRecord* m) { m->set_model_digest(std::string(31, 'd')); },
         "model_digest must be 32");
   check([](v1::ModelRecord* m) { m->set_owner_public_key(""); }, "owner_public_key must be 32");
