@@ -682,5 +682,30 @@ TEST(RegistryEmbeddedServerTest, EnforcesStoreLimits) {
   EXPECT_FALSE(EmbeddedRegistryServer::Start({.listen_address = "nonsense"}).ok());
 }
 
+// `veil up` stops the embedded server while nodes are joined and routers watch: shutdown is
+// prompt, and clients then fail within their deadline instead of hanging.
+TEST(RegistryEmbeddedServerTest, ShutdownWithOpenStreamsIsPrompt) {
+  auto server = EmbeddedRegistryServer::Start();
+  ASSERT_TRUE(server.ok());
+  LogSink log;
+  RegistryOptions options;
+  options.call_timeout_ms = 500;
+  options.log = log.Callback();
+  auto reg = Registry::Connect((*server)->endpoint(), options);
+  ASSERT_TRUE(reg.ok());
+  TestIdentity node;
+  ASSERT_TRUE((*reg)->Join(*node, MakeNodeRecord(*node), 1).ok());
+  auto watch = (*reg)->WatchNodes([](const std::vector<NodeRecord>&) {});
+  ASSERT_TRUE(watch.ok());
+  auto start = Clock::now();
+  (*server)->Shutdown();
+  EXPECT_LT(Clock::now() - start, 2s);
+  start = Clock::now();
+  EXPECT_EQ((*reg)->ListNodes().status().code(), StatusCode::kIoError);
+  EXPECT_FALSE((*reg)->Leave().ok());  // the revoke cannot reach the server
+  (*watch)->Cancel();
+  EXPECT_LT(Clock::now() - start, 3s);
+}
+
 }  // namespace
 }  // namespace veil::registry
