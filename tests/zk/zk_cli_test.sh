@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# End-to-end test of the zk commands: veil commit / prove / verify on the shipped MLP, and
+# rejection (exit code 1, a message naming the failing segment) of tampered, swapped,
+# truncated and mismatched inputs — never a crash.
+# Usage: zk_cli_test.sh VEIL_BINARY SOURCE_DIR
+set -uo pipefail
+veil=$1
+src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   - $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL - $1"; }
+
+expect_ok() {
+  local name=$1
+  shift
+  if "$@" >"$work/out" 2>"$work/err"; then ok "$name"; else bad "$name (stderr: $(head -c 300 "$work/err"))"; fi
+}
+# expect_fail NAME PATTERN CMD...: exit code 1 and stdout+stderr matching PATTERN.
+expect_fail() {
+  local name=$1 pattern=$2
+  shift 2
+  "$@" >"$work/out" 2>&1
+  local rc=$?
+  if [ $rc -eq 1 ] && grep -qiE "$pattern" "$work/out"; then ok "$name"; else
+    bad "$name (exit $rc, output: $(head -c 300 "$work/out"))"; fi
+}
+
+m=$src/models/mlp
+expect_ok "import mlp (2 segments)" "$veil" import "$m/mlp.onnx" -c "$m/calibration.npy" -o "$work/mlp.veil" --segments 2
+expect_ok "commit" "$veil" commit "$work/mlp.veil" -o "$work/mlp.commit" --threads 2
+expect_ok "secret is private" sh -c "[ \"\$(stat -c %a '$work/mlp.commit.secret')\" = 600 ]"
+/usr/bin/python3 - "$work" <<'PY'
+import numpy as np, sys
+np.save(f"{sys.argv[1]}/x.npy", np.random.default_rng(3).standard_normal((2, 1, 28, 28)).astype(np.float32))
+PY
+expect_ok "prove segment 0" "$veil" prove "$work/mlp.veil" --commitment "$work/mlp.commit" --segment 0 --input "$work/x.npy" -o "$work/s0"
+expect_ok "prove segment 1" "$veil" prove "$work/mlp.veil" --commitment "$work/mlp.commit" --segment 1 --opening "$work/s0.opening" -o "$work/s1"
+expect_ok "verify chain and opening" "$veil" verify "$work/mlp.veil" "$work/mlp.commit" "$work/s0" "$work/s1" --opening "$work/s1.opening"
+expect_ok "proven output equals veil run" sh -c "'$veil' verify '$work/mlp.veil' '$work/mlp.commit' '$work/s0' '$work/s1' --opening '$work/s1.opening' | grep 'opens to' | tr -s ' ' '\n' | tail -n 20 > '$work/proven' && '$veil' run '$work/mlp.veil' --input '$work/x.npy' --output '$work/y.npy' --raw >/dev/null && /usr/bin/python3 -c \"import numpy as np; a=np.load('$work/y.npy').reshape(-1).tolist(); b=[int(x) for x in open('$work/proven').read().split()]; assert a==b, (a,b)\""
+expect_ok "verify one segment" "$veil" verify "$work/mlp.veil" "$work/mlp.commit" "$work/s1"
+
+expect_fail "swapped segments" "segment" "$veil" verify "$work/mlp.veil" "$work/mlp.commit" "$work/s1" "$work/s0"
+/usr/bin/python3 - "$work" <<'PY'
+import sys
+w = sys.argv[1]
+b = bytearray(open(f"{w}/s0", "rb").read())
+for i, pos in enumerate([60, len(b) // 3, len(b) // 2, len(b) - 40]):
+    c = bytearray(b); c[pos] ^= 1
+    open(f"{w}/flip{i}", "wb").write(c)
+open(f"{w}/trunc", "wb").write(b[: len(b) // 2])
+PY
+for i in 0 1 2 3; do
+  expect_fail "flipped byte $i rejected" "segment 0|corrupt|rejected" "$veil" verify "$work/mlp.veil" "$work/mlp.commit" "$work/flip$i" "$work/s1"
+done
+expect_fail "truncated proof" "truncated|corrupt" "$veil" verify "$work/mlp.veil" "$work/mlp.commit" "$work/trunc"
+expect_ok "second commitment (other seed)" "$veil" commit "$work/mlp.veil" -o "$work/other.commit"
+expect_fail "wrong model commitment" "another model commitment|segment 0" "$veil" verify "$work/mlp.veil" "$work/other.commit" "$work/s0"
+expect_fail "secret of another commitment" "another model commitment" sh -c "cp '$work/other.commit.secret' '$work/mlp2.commit.secret' && cp '$work/mlp.commit' '$work/mlp2.commit' && '$veil' prove '$work/mlp.veil' --commitment '$work/mlp2.commit' --segment 0 --input '$work/x.npy' -o '$work/z'"
+expect_fail "segment 1 needs an opening" "opening" "$veil" prove "$work/mlp.veil" --commitment "$work/mlp.commit" --segment 1 --input "$work/x.npy" -o "$work/z"
+expect_fail "opening of the wrong segment input" "shape|match" "$veil" prove "$work/mlp.veil" --commitment "$work/mlp.commit" --segment 1 --opening "$work/s1.opening" -o "$work/z"
+head -c 100 "$work/mlp.commit" >"$work/trunc.commit"
+expect_fail "truncated commitment" "truncated|corrupt" "$veil" verify "$work/mlp.veil" "$work/trunc.commit" "$work/s0"
+
+c=$src/models/cnn
+expect_ok "import cnn" "$veil" import "$c/cnn.onnx" -c "$c/calibration.npy" -o "$work/cnn.veil"
+expect_ok "commit cnn" "$veil" commit "$work/cnn.veil" -o "$work/cnn.commit"
+expect_fail "cnn refused naming the op" "Conv2d.*not provable" "$veil" prove "$work/cnn.veil" --commitment "$work/cnn.commit" --segment 0 --images 0 -o "$work/z"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
