@@ -54,8 +54,9 @@ class Registry {
   // No-op if not joined.
   Status Leave();
 
-  // Claims `record.name` for the owner's key (first key wins, see docs/registry.md), then
-  // publishes the stamped, signed model record. Fails if another key owns the name.
+  // Claims `record.name` for the owner's key if unclaimed (atomically: first key wins, see
+  // docs/registry.md), then publishes the stamped, signed model record (issued_at and seq as
+  // in Join). Fails if another key owns the name or its owner record is invalid.
   Status PublishModel(const Identity& owner, ModelRecord record);
 
   // The verified node records currently registered, sorted by node id.
@@ -65,9 +66,10 @@ class Registry {
   // Every verified, validly owned model record, sorted by name.
   Result<std::vector<ModelRecord>> ListModels();
 
-  // Calls `on_change` with the verified node set now and after every change (a node
-  // joining, updating, leaving or whose lease expired). Runs on a background thread until
-  // the handle is cancelled or destroyed; the handle may outlive the Registry.
+  // Calls `on_change` with the verified node set: once with the current set before returning
+  // (on the calling thread), then from a background thread after every change (a node
+  // joining, updating, leaving or whose lease expired) until the handle is cancelled or
+  // destroyed. The handle may outlive the Registry.
   using NodesCallback = std::function<void(const std::vector<NodeRecord>&)>;
   Result<std::unique_ptr<WatchHandle>> WatchNodes(NodesCallback on_change);
 
