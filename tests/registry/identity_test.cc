@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,6 +141,23 @@ TEST(RegistryIdentityTest, RefusesSymlinkAndDirectoryInPlaceOfTheKey) {
   TempDir third;
   ASSERT_EQ(::mkdir((third.path() + "/identity.key").c_str(), 0700), 0);
   EXPECT_FALSE(Identity::LoadOrCreate(third.path()).ok());
+}
+
+TEST(RegistryIdentityTest, TlsSeedIsTheSeedOfTheSameKeypair) {
+  TempDir tmp;
+  auto id = Identity::LoadOrCreate(tmp.path());
+  ASSERT_TRUE(id.ok());
+  std::array<uint8_t, 32> seed = (*id)->TlsSeed();
+  PublicKey pk{};
+  std::array<uint8_t, 64> sk{};
+  crypto_sign_seed_keypair(pk.data(), sk.data(), seed.data());
+  EXPECT_EQ(pk, (*id)->public_key());
+  // And it is the seed stored in the key file (bytes 8..40).
+  const std::vector<uint8_t> file = ReadFile(tmp.path() + "/identity.key");
+  ASSERT_EQ(file.size(), 72u);
+  EXPECT_TRUE(std::equal(seed.begin(), seed.end(), file.begin() + 8));
+  sodium_memzero(seed.data(), seed.size());
+  sodium_memzero(sk.data(), sk.size());
 }
 
 TEST(RegistryIdentityTest, SignaturesVerifyAndForgeriesDoNot) {
