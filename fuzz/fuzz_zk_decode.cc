@@ -12,6 +12,7 @@
 
 #include "veil/zk/linear_proof.h"
 #include "veil/zk/model_commitment.h"
+#include "veil/zk/requantize_proof.h"
 #include "veil/zk/ristretto.h"
 #include "veil/zk/scalar.h"
 #include "veil/zk/serialize.h"
@@ -80,6 +81,27 @@ void CheckLinearProof(const uint8_t* data, size_t size) {
           "proof does not re-encode to its bytes");
 }
 
+// The input as a requantization proof for a 2×3 output (which also decodes four range
+// proofs and two zero-checks): whatever decodes re-encodes to the bytes consumed.
+void CheckRequantizeProof(const uint8_t* data, size_t size) {
+  veil::zk::RequantizeStatement statement;
+  statement.rows = 2;
+  statement.cols = 3;
+  statement.output.row_vars = 1;
+  statement.output.col_vars = 2;
+  statement.output.rows.resize(2);
+  veil::zk::ZkReader reader({data, size});
+  veil::Result<veil::zk::RequantizeProof> p = veil::zk::ReadRequantizeProof(&reader, statement);
+  if (!p.ok()) {
+    Require(!p.status().message().empty(), "requantize proof error without a message");
+    return;
+  }
+  std::vector<uint8_t> again;
+  veil::zk::WriteRequantizeProof(&again, *p);
+  Require(again.size() == reader.position() && std::memcmp(again.data(), data, again.size()) == 0,
+          "requantize proof does not re-encode to its bytes");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -117,5 +139,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)reader.ExpectEnd();
   CheckModelCommitment(data, size);
   CheckLinearProof(data, size);
+  CheckRequantizeProof(data, size);
   return 0;
 }
