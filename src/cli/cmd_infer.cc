@@ -1,21 +1,36 @@
-// veil infer MODEL.veil --route seg1=HOST:PORT,seg2=HOST:PORT (--images A:B | --input X.npy)
 // U-shaped split inference (docs/net.md): the client runs the first and last segments
-// itself and each middle segment on the node the route names, relaying activations.
+// itself, the middle segments run on nodes as a chain (each pushes to the next).
+//   veil infer --model NAME (--images A:B | --input X.npy | --prompt TEXT) [--output Y.npy]
+//       through the network of `veil up` (or --registry etcd://...): mutual TLS, routed by
+//       expected latency, failover to another node hosting the segment.
+//   veil infer MODEL.veil --route seg1=HOST:PORT[|ALT],... --insecure
+//       pinned route to standalone (plaintext) nodes.
+//   veil infer MODEL.veil --local
+//       every segment in this process (the single-machine reference).
 // Text models: --prompt TEXT runs one forward pass and prints the predicted next byte.
-// --local runs every segment in this process instead (the single-machine reference).
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
 #include "commands.h"
+#include "network_config.h"
 #include "veil/model_file.h"
+#include "veil/net/network.h"
 #include "veil/net/split_inference.h"
+#include "veil/npy.h"
+#include "veil/quantization.h"
 
 namespace veil::cli {
 namespace {
 
 struct InferArgs {
   std::string model;
+  std::string model_name;
+  std::string registry;
+  std::string data_dir;
+  std::string output;
+  bool raw = false;
+  bool insecure = false;
   std::string route;
   std::string input;
   std::string images;
@@ -51,31 +66,48 @@ int RunInfer(const InferArgs& args) {
   const int sources = !args.input.empty() + !args.images.empty() + !args.prompt.empty();
   if (sources != 1)
     return Fail(Status::InvalidArgument("give exactly one of --input, --images, --prompt"));
-  if (args.local == !args.route.empty())
-    return Fail(Status::InvalidArgument("give exactly one of --route, --local"));
-  auto graph = LoadModel(args.model);
-  if (!graph.ok()) return Fail(graph.status());
-  if (graph->outputs.size() != 1)
-    return Fail(Status::Unsupported("veil infer handles single-output models"));
-  if (args.prompt.empty() && graph->inputs.size() != 1)
-    return Fail(Status::Unsupported("multi-input models take --prompt"));
+  const int modes = !args.model_name.empty() + !args.route.empty() + args.local;
+  if (modes != 1)
+    return Fail(Status::InvalidArgument(
+        "give exactly one of --model NAME (the network), --route (pinned) or --local"));
+  if (!args.route.empty() && !args.insecure)
+    return Fail(Status::InvalidArgument(
+        "--route talks plaintext to standalone nodes; pass --insecure to confirm (tests and "
+        "loopback only), or use --model NAME with a network"));
+  if (args.model_name.empty() && args.model.empty())
+    return Fail(Status::InvalidArgument("give the model file"));
   auto path = ParseKernelPath(args.kernel);
   if (!path.ok()) return Fail(path.status());
   SessionOptions session;
   session.kernel_path = *path;
   session.threads = args.threads;
-  std::unique_ptr<net::SplitRunner> runner;
+  net::SplitOptions split;
+  split.session = session;
+  split.client.deadline_ms = args.deadline_ms;
+  std::shared_ptr<net::SplitRunner> runner;
   std::unique_ptr<Session> local;
+  Result<Graph> graph = Status::Internal("no model");
+  Result<Networked> networked = Status::Internal("not networked");
+  if (!args.model_name.empty()) {
+    networked = ConnectNetworked(args.model_name, args.model, args.registry, args.data_dir, split);
+    if (!networked.ok()) return Fail(networked.status());
+    graph = networked->graph;
+    runner = networked->runner;
+  } else {
+    graph = LoadModel(args.model);
+    if (!graph.ok()) return Fail(graph.status());
+  }
+  if (graph->outputs.size() != 1)
+    return Fail(Status::Unsupported("veil infer handles single-output models"));
+  if (args.prompt.empty() && graph->inputs.size() != 1)
+    return Fail(Status::Unsupported("multi-input models take --prompt"));
   if (args.local) {
     auto s = Session::Create(*graph, session);
     if (!s.ok()) return Fail(s.status());
     local = std::move(s).value();
-  } else {
+  } else if (!args.route.empty()) {
     auto route = net::ParseRoute(args.route);
     if (!route.ok()) return Fail(route.status());
-    net::SplitOptions split;
-    split.session = session;
-    split.client.deadline_ms = args.deadline_ms;
     auto r = net::SplitRunner::Create(*graph, *route, split);
     if (!r.ok()) return Fail(r.status());
     runner = std::move(r).value();
@@ -102,6 +134,7 @@ int RunInfer(const InferArgs& args) {
   // Chunks along the batch dimension bound the size of each message.
   Tensor output;
   std::vector<net::SplitStage> stages;
+  std::vector<net::Failover> failovers;
   const int64_t batch = inputs[0].dim(0);
   for (int64_t b = 0; b < batch; b += args.chunk) {
     std::vector<Tensor> part;
@@ -116,7 +149,16 @@ int RunInfer(const InferArgs& args) {
       if (!result.ok()) return Fail(result.status());
       AppendBatch(&output, result->outputs[0]);
       stages = result->stages;
+      failovers.insert(failovers.end(), result->failovers.begin(), result->failovers.end());
     }
+  }
+  PrintFailovers(failovers);
+  if (!args.output.empty()) {
+    const Value& out_value = graph->values[static_cast<size_t>(graph->outputs[0])];
+    Status s = args.raw ? WriteNpyInt8(args.output, output.shape(), output.i8())
+                        : WriteNpyFloat32(args.output, output.shape(),
+                                          Dequantize(output, out_value.scale));
+    if (!s.ok()) return Fail(s);
   }
   const bool classifier = graph->task == ModelTask::kImageClassifier;
   std::vector<int> predictions = classifier ? ArgmaxRows(output) : std::vector<int>{};
@@ -142,6 +184,12 @@ int RunInfer(const InferArgs& args) {
     for (const auto& s : stages)
       route_json.push_back({{"segment", s.segment_index}, {"served_by", s.served_by}});
     j["route"] = route_json;
+    nlohmann::json failover_json = nlohmann::json::array();
+    for (const auto& f : failovers)
+      failover_json.push_back({{"failed_node", f.failed_node},
+                               {"detection_ms", f.detection_ms},
+                               {"recovery_ms", f.recovery_ms}});
+    j["failovers"] = failover_json;
     std::cout << j.dump() << "\n";
     return 0;
   }
@@ -167,10 +215,18 @@ void AddInferCommand(CLI::App& app, Action* run) {
   auto args = std::make_shared<InferArgs>();
   CLI::App* cmd = app.add_subcommand(
       "infer", "Split inference: first/last segments local, middle ones on nodes");
-  cmd->add_option("model", args->model, ".veil model file (the client holds the whole model)")
-      ->required();
+  cmd->add_option("file", args->model,
+                  ".veil model file (default with --model: the network's published copy)");
+  cmd->add_option("--model", args->model_name, "model NAME published in the network");
+  cmd->add_option("--registry", args->registry,
+                  "etcd://HOST:PORT (default: the network of veil up)");
+  cmd->add_option("--data-dir", args->data_dir, "where veil up keeps its state");
   cmd->add_option("--route,-r", args->route,
-                  "segN=host:port for every middle segment, comma-separated");
+                  "pinned: segN=host:port[|alt] for every middle segment, comma-separated");
+  cmd->add_flag("--insecure", args->insecure, "--route: accept plaintext, unauthenticated links");
+  cmd->add_option("--output,-o", args->output,
+                  "write outputs to this .npy (float32: integers times scale)");
+  cmd->add_flag("--raw", args->raw, "with --output: write the int8 outputs themselves");
   cmd->add_flag("--local", args->local,
                 "run every segment in this process (single-machine reference)");
   cmd->add_option("--prompt", args->prompt, "text models: one forward pass over these bytes");

@@ -1,15 +1,32 @@
-// veil node --model M.veil --segments 1,2 --listen 127.0.0.1:PORT
-// Serves the listed segments over gRPC until SIGINT or SIGTERM (docs/net.md). Prints
-// "listening on HOST:PORT" once bound (PORT 0 picks a free port) and one log line per
-// request on stderr. Plaintext and unauthenticated in this slice: loopback only.
+// veil node: serves segments over gRPC until SIGINT or SIGTERM (docs/net.md).
+//
+//   veil node --registry etcd://HOST:PORT --data-dir DIR --serve MODEL:1,2 [--serve ...]
+//       Joins a network: loads (or creates) the node identity in DIR, fetches each listed
+//       segment from the model's published record and verifies it, serves over mutual TLS
+//       admitting only keys registered in the registry, measures its throughput, and
+//       registers a signed node record under a lease that it keeps alive until it stops.
+//   veil node --model M.veil --segments 1,2 --insecure
+//       Standalone, plaintext and unauthenticated (tests and loopback experiments only).
+//
+// Prints one line "listening on HOST:PORT ..." once bound, then one key=value log line per
+// request on stderr; /metrics (Prometheus text) on --metrics-listen when given.
 #include <signal.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <ctime>
 #include <iostream>
 #include <mutex>
+#include <thread>
 
 #include "cli_common.h"
 #include "commands.h"
+#include "network_config.h"
+#include "veil/model_file.h"
+#include "veil/net/metrics_http.h"
+#include "veil/net/network.h"
 #include "veil/net/node_server.h"
+#include "veil/net/publication.h"
 
 namespace veil::cli {
 namespace {
@@ -17,7 +34,13 @@ namespace {
 struct NodeArgs {
   std::string model;
   std::string segments;
+  bool insecure = false;
+  std::string registry;
+  std::string data_dir;
+  std::vector<std::string> serve;
+  int64_t ttl_s = 5;
   std::string listen = "127.0.0.1:0";
+  std::string metrics_listen;
   int threads = 1;
   std::string kernel = "auto";
   int64_t max_message_mib = 64;
@@ -32,59 +55,209 @@ Result<std::vector<int>> ParseSegments(const std::string& spec) {
     const std::string item = spec.substr(pos, comma - pos);
     if (item.empty() || item.size() > 6 ||
         item.find_first_not_of("0123456789") != std::string::npos)
-      return Status::InvalidArgument("--segments: '" + item + "' is not a segment index");
+      return Status::InvalidArgument("segments: '" + item + "' is not a segment index");
     out.push_back(std::stoi(item));
     pos = comma + 1;
   }
   return out;
 }
 
-int RunNode(const NodeArgs& args) {
-  auto segments = ParseSegments(args.segments);
-  if (!segments.ok()) return Fail(segments.status());
-  auto path = ParseKernelPath(args.kernel);
-  if (!path.ok()) return Fail(path.status());
-  net::NodeServerOptions options;
-  options.listen_address = args.listen;
-  options.segments = *segments;
-  options.session.kernel_path = *path;
-  options.session.threads = args.threads;
-  options.max_message_bytes = args.max_message_mib << 20;
-  options.max_tensor_bytes = options.max_message_bytes * 3 / 4;
-  auto log_mutex = std::make_shared<std::mutex>();
-  options.log = [log_mutex](const std::string& line) {
-    std::lock_guard<std::mutex> lock(*log_mutex);
-    std::cerr << "veil node: " << line << std::endl;
-  };
+// "ts=2026-11-25T12:00:00Z" for structured log lines.
+std::string Timestamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
-  // Block the termination signals before gRPC starts its threads, then wait for one here.
+std::function<void(const std::string&)> Logger() {
+  auto mutex = std::make_shared<std::mutex>();
+  return [mutex](const std::string& line) {
+    std::lock_guard<std::mutex> lock(*mutex);
+    std::cerr << "ts=" << Timestamp() << " " << line << std::endl;
+  };
+}
+
+// Samples per second of one segment on this machine (a batch of 8, dynamic dims 8).
+double MeasureThroughput(const Graph& segment, const SessionOptions& options) {
+  auto session = Session::Create(segment, options);
+  if (!session.ok()) return 0;
+  constexpr int64_t kBatch = 8;
+  std::vector<Tensor> inputs;
+  for (int id : segment.inputs) {
+    const Value& v = segment.values[static_cast<size_t>(id)];
+    Shape shape = {kBatch};
+    for (int64_t d : v.shape) shape.push_back(d == kDynamicDim ? 8 : d);
+    inputs.emplace_back(v.dtype, shape);  // zeros: valid for int8 and for token ids
+  }
+  if (!(*session)->Run(inputs).ok()) return 0;
+  const auto start = std::chrono::steady_clock::now();
+  constexpr int kRuns = 3;
+  for (int i = 0; i < kRuns; ++i)
+    if (!(*session)->Run(inputs).ok()) return 0;
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return s > 0 ? kBatch * kRuns / s : 0;
+}
+
+sigset_t BlockTerminationSignals() {
+  // Blocked before gRPC starts its threads, so that sigwait here receives them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
 
-  auto server = net::NodeServer::StartFromFile(args.model, std::move(options));
-  if (!server.ok()) return Fail(server.status());
-  std::cout << "listening on " << (*server)->address() << " model "
-            << DigestToHex((*server)->model_digest()).substr(0, 16) << " segments " << args.segments
-            << std::endl;
+int Serve(net::NodeServer& server, const std::string& metrics_listen, sigset_t signals,
+          const std::string& banner) {
+  std::unique_ptr<net::MetricsHttpServer> metrics;
+  std::string metrics_address = "-";
+  if (!metrics_listen.empty()) {
+    auto m =
+        net::MetricsHttpServer::Start(metrics_listen, [&server] { return server.MetricsText(); });
+    if (!m.ok()) return Fail(m.status());
+    metrics = std::move(m).value();
+    metrics_address = metrics->address();
+  }
+  std::cout << "listening on " << server.address() << " metrics " << metrics_address << " "
+            << banner << std::endl;
   int received = 0;
   sigwait(&signals, &received);
-  std::cerr << "veil node: signal " << received << ", shutting down" << std::endl;
-  (*server)->Shutdown(2000);
+  std::cerr << "ts=" << Timestamp() << " event=shutdown signal=" << received << std::endl;
   return 0;
+}
+
+int RunStandalone(const NodeArgs& args, net::NodeServerOptions options) {
+  if (!args.insecure)
+    return Fail(Status::InvalidArgument(
+        "--model without --registry serves plaintext without authentication; pass --insecure "
+        "to confirm (tests and loopback only), or join a network with --registry"));
+  auto segments = ParseSegments(args.segments);
+  if (!segments.ok()) return Fail(segments.status());
+  options.segments = *segments;
+  const sigset_t signals = BlockTerminationSignals();
+  auto server = net::NodeServer::StartFromFile(args.model, std::move(options));
+  if (!server.ok()) return Fail(server.status());
+  std::cerr << "ts=" << Timestamp()
+            << " level=warn event=insecure msg=\"plaintext, unauthenticated links\"" << std::endl;
+  const int code = Serve(**server, args.metrics_listen, signals,
+                         "INSECURE model " + DigestToHex((*server)->model_digest()).substr(0, 16) +
+                             " segments " + args.segments);
+  (*server)->Shutdown(2000);
+  return code;
+}
+
+int RunNetworked(const NodeArgs& args, net::NodeServerOptions options) {
+  if (args.serve.empty())
+    return Fail(Status::InvalidArgument("--registry needs --serve MODEL:SEGS"));
+  const std::string data_dir = args.data_dir.empty() ? DefaultDataDir() + "/node" : args.data_dir;
+  auto identity = registry::Identity::LoadOrCreate(data_dir);
+  if (!identity.ok()) return Fail(identity.status());
+  registry::RegistryOptions registry_options;
+  registry_options.log = options.log;
+  auto reg = registry::Registry::Connect(args.registry, registry_options);
+  if (!reg.ok()) return Fail(reg.status());
+
+  // Fetch and verify every hosted segment.
+  std::vector<net::SegmentToHost> hosted;
+  for (const std::string& spec : args.serve) {
+    const size_t colon = spec.find(':');
+    if (colon == std::string::npos || colon == 0)
+      return Fail(Status::InvalidArgument("--serve '" + spec + "' is not MODEL:SEG[,SEG...]"));
+    auto record = (*reg)->GetModel(spec.substr(0, colon));
+    if (!record.ok()) return Fail(record.status());
+    auto indices = ParseSegments(spec.substr(colon + 1));
+    if (!indices.ok()) return Fail(indices.status());
+    for (int s : *indices) {
+      auto segment = net::FetchSegment(*record, s);
+      if (!segment.ok()) return Fail(segment.status());
+      hosted.push_back(
+          {record->name, record->model_digest, static_cast<int>(record->segments.size()), s,
+           record->segments[static_cast<size_t>(s)].segment_digest, std::move(segment).value()});
+    }
+  }
+  std::vector<registry::HostedSegment> advertised;
+  for (const auto& h : hosted)
+    advertised.push_back({h.model_digest, static_cast<uint32_t>(h.segment_index), h.segment_digest,
+                          MeasureThroughput(h.graph, options.session)});
+
+  // Admit registered keys only; the ring follows the registry.
+  net::KeyRing ring;
+  auto nodes = (*reg)->ListNodes();
+  if (!nodes.ok()) return Fail(nodes.status());
+  auto keys = net::RegisteredKeys(*nodes);
+  keys.insert((*identity)->public_key());
+  ring.Replace(keys);
+  const registry::PublicKey self = (*identity)->public_key();
+  auto watch = (*reg)->WatchNodes([&ring, self](const std::vector<registry::NodeRecord>& all) {
+    auto k = net::RegisteredKeys(all);
+    k.insert(self);
+    ring.Replace(std::move(k));
+  });
+  if (!watch.ok()) return Fail(watch.status());
+  auto security = net::IdentityLink(**identity, ring);
+  if (!security.ok()) return Fail(security.status());
+  options.security = *security;
+
+  const sigset_t signals = BlockTerminationSignals();
+  auto server = net::NodeServer::Start(std::move(hosted), std::move(options));
+  if (!server.ok()) return Fail(server.status());
+  registry::NodeRecord record;
+  record.node_key = self;
+  record.grpc_address = (*server)->address();
+  record.capacity.cores = std::max(1u, std::thread::hardware_concurrency());
+  record.capacity.memory_bytes = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                                 static_cast<uint64_t>(sysconf(_SC_PAGE_SIZE));
+  record.segments = advertised;
+  if (Status s = (*reg)->Join(**identity, record, args.ttl_s); !s.ok()) return Fail(s);
+  std::string banner = "node " + (*identity)->node_id() + " serving";
+  for (const std::string& spec : args.serve) banner += " " + spec;
+  const int code = Serve(**server, args.metrics_listen, signals, banner);
+  (void)(*reg)->Leave();  // the lease goes now rather than at expiry
+  (*watch)->Cancel();
+  (*server)->Shutdown(2000);
+  return code;
+}
+
+int RunNode(const NodeArgs& args) {
+  auto path = ParseKernelPath(args.kernel);
+  if (!path.ok()) return Fail(path.status());
+  net::NodeServerOptions options;
+  options.listen_address = args.listen;
+  options.session.kernel_path = *path;
+  options.session.threads = args.threads;
+  options.max_message_bytes = args.max_message_mib << 20;
+  options.max_tensor_bytes = options.max_message_bytes * 3 / 4;
+  options.log = Logger();
+  if (args.registry.empty() == args.model.empty())
+    return Fail(
+        Status::InvalidArgument("give exactly one of --registry (join a network) and "
+                                "--model (standalone, with --insecure)"));
+  return args.registry.empty() ? RunStandalone(args, std::move(options))
+                               : RunNetworked(args, std::move(options));
 }
 
 }  // namespace
 
 void AddNodeCommand(CLI::App& app, Action* run) {
   auto args = std::make_shared<NodeArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "node", "Serve segments of a .veil model over gRPC (plaintext: loopback only)");
-  cmd->add_option("--model,-m", args->model, ".veil model file")->required();
-  cmd->add_option("--segments,-s", args->segments, "segment indices to host, e.g. 1,2")->required();
+  CLI::App* cmd = app.add_subcommand("node", "Serve model segments to a veil network over gRPC");
+  cmd->add_option("--registry", args->registry, "join the network at etcd://HOST:PORT");
+  cmd->add_option("--serve", args->serve, "MODEL:SEG[,SEG...] to fetch, verify and serve")
+      ->expected(1, 64);
+  cmd->add_option("--data-dir", args->data_dir,
+                  "node identity directory (default $VEIL_HOME/node)");
+  cmd->add_option("--ttl", args->ttl_s, "registry lease TTL in seconds")
+      ->check(CLI::Range(1, 3600));
+  cmd->add_option("--model,-m", args->model, "standalone: .veil model file");
+  cmd->add_option("--segments,-s", args->segments, "standalone: segment indices, e.g. 1,2");
+  cmd->add_flag("--insecure", args->insecure,
+                "standalone: accept plaintext, unauthenticated links");
   cmd->add_option("--listen,-l", args->listen, "host:port to listen on (port 0: any free port)");
+  cmd->add_option("--metrics-listen", args->metrics_listen, "host:port for GET /metrics");
   cmd->add_option("--threads", args->threads, "worker threads per segment")
       ->check(CLI::Range(1, 256));
   cmd->add_option("--kernel", args->kernel, "kernel path: auto, scalar, avx2, avx512, avx512vnni");

@@ -19,8 +19,10 @@ void AddImportCommand(CLI::App& app, Action* run);
 void AddInspectCommand(CLI::App& app, Action* run);
 void AddRunCommand(CLI::App& app, Action* run);
 void AddGenerateCommand(CLI::App& app, Action* run);
-void AddNodeCommand(CLI::App& app, Action* run);   // issue 3 slice: docs/net.md
+void AddNodeCommand(CLI::App& app, Action* run);  // the network: docs/net.md
 void AddInferCommand(CLI::App& app, Action* run);
+void AddUpCommand(CLI::App& app, Action* run);
+void AddModelsCommand(CLI::App& app, Action* run);
 void AddCommitCommand(CLI::App& app, Action* run);  // issue 5: docs/zk.md
 void AddProveCommand(CLI::App& app, Action* run);
 void AddVerifyCommand(CLI::App& app, Action* run);

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   veil::cli::AddGenerateCommand(app, &run);
   veil::cli::AddNodeCommand(app, &run);
   veil::cli::AddInferCommand(app, &run);
+  veil::cli::AddUpCommand(app, &run);
+  veil::cli::AddModelsCommand(app, &run);
   veil::cli::AddCommitCommand(app, &run);
   veil::cli::AddProveCommand(app, &run);
   veil::cli::AddVerifyCommand(app, &run);

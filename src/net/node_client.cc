@@ -81,7 +81,6 @@ Result<NodeInfo> NodeClient::Info(int64_t deadline_ms) {
   if (!s.ok()) return FromGrpc(impl_->address, s);
   NodeInfo info;
   info.node_version = reply.node_version();
-  info.model_name = reply.model_name();
   info.max_message_bytes = reply.max_message_bytes();
   info.max_tensor_bytes = reply.max_tensor_bytes();
   for (const v1::HostedSegment& h : reply.segments()) {
@@ -90,6 +89,7 @@ Result<NodeInfo> NodeClient::Info(int64_t deadline_ms) {
         !DigestFromBytes(h.segment_digest(), &seg.segment_digest))
       return Status::Corrupt("node " + impl_->address +
                              ": Info reply has a digest that is not 32 bytes");
+    seg.model_name = h.model_name();
     seg.segment_index = static_cast<int>(h.segment_index());
     seg.segment_count = static_cast<int>(h.segment_count());
     info.segments.push_back(seg);

@@ -26,6 +26,9 @@ struct DecodeSession {
 };
 
 struct HostedSegment {
+  std::string model_name;
+  Digest model_digest{};
+  int count = 0;  // segments in the model
   int index = 0;
   Digest digest{};
   Graph graph;  // ExtractSegment(model, index)
@@ -105,28 +108,21 @@ Status CheckAgainstSegment(const Graph& g, const std::vector<Tensor>& inputs) {
 
 class NodeService final : public v1::Node::Service {
  public:
-  NodeService(std::string model_name, Digest model_digest, int segment_count,
-              std::vector<std::unique_ptr<HostedSegment>>* segments,
+  NodeService(std::vector<std::unique_ptr<HostedSegment>>* segments,
               const NodeServerOptions* options, MetricsState* metrics, const std::string* self)
-      : model_name_(std::move(model_name)),
-        model_digest_(model_digest),
-        segment_count_(segment_count),
-        segments_(segments),
-        options_(options),
-        metrics_(metrics),
-        self_(self) {}
+      : segments_(segments), options_(options), metrics_(metrics), self_(self) {}
 
   grpc::Status Info(grpc::ServerContext* /*context*/, const v1::InfoRequest* /*request*/,
                     v1::InfoReply* reply) override {
     reply->set_node_version(kNodeVersion);
-    reply->set_model_name(model_name_);
     reply->set_max_message_bytes(static_cast<uint64_t>(options_->max_message_bytes));
     reply->set_max_tensor_bytes(static_cast<uint64_t>(options_->max_tensor_bytes));
     for (const auto& seg : *segments_) {
       v1::HostedSegment* h = reply->add_segments();
-      h->set_model_digest(DigestToBytes(model_digest_));
+      h->set_model_digest(DigestToBytes(seg->model_digest));
+      h->set_model_name(seg->model_name);
       h->set_segment_index(static_cast<uint32_t>(seg->index));
-      h->set_segment_count(static_cast<uint32_t>(segment_count_));
+      h->set_segment_count(static_cast<uint32_t>(seg->count));
       h->set_segment_digest(DigestToBytes(seg->digest));
       for (int id : seg->graph.inputs) FillSpec(seg->graph, id, h->add_inputs());
       for (int id : seg->graph.outputs) FillSpec(seg->graph, id, h->add_outputs());
@@ -299,12 +295,16 @@ class NodeService final : public v1::Node::Service {
     if (!DigestFromBytes(request.segment_digest(), &segment_digest))
       return Invalid("segment_digest must be 32 bytes, got " +
                      std::to_string(request.segment_digest().size()));
-    if (model_digest != model_digest_)
+    HostedSegment* seg = nullptr;
+    bool model_hosted = false;
+    for (const auto& s : *segments_) {
+      if (s->model_digest != model_digest) continue;
+      model_hosted = true;
+      if (static_cast<uint32_t>(s->index) == request.segment_index()) seg = s.get();
+    }
+    if (!model_hosted)
       return {grpc::StatusCode::NOT_FOUND,
               "model " + DigestToHex(model_digest).substr(0, 16) + " is not hosted here"};
-    HostedSegment* seg = nullptr;
-    for (const auto& s : *segments_)
-      if (static_cast<uint32_t>(s->index) == request.segment_index()) seg = s.get();
     if (seg == nullptr)
       return {grpc::StatusCode::NOT_FOUND, "segment " + std::to_string(request.segment_index()) +
                                                " of this model is not hosted here"};
@@ -400,9 +400,6 @@ class NodeService final : public v1::Node::Service {
     return grpc::Status::OK;
   }
 
-  std::string model_name_;
-  Digest model_digest_;
-  int segment_count_;
   std::vector<std::unique_ptr<HostedSegment>>* segments_;
   const NodeServerOptions* options_;
   MetricsState* metrics_;
@@ -435,6 +432,29 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const Graph& graph,
                                                       NodeServerOptions options) {
   if (options.segments.empty())
     return Status::InvalidArgument("a node must host at least one segment");
+  const int count = static_cast<int>(graph.EffectiveSegments().size());
+  const Digest model_digest = ModelDigest(graph);
+  std::vector<SegmentToHost> segments;
+  for (int index : options.segments) {
+    if (index < 0 || index >= count)
+      return Status::InvalidArgument("segment " + std::to_string(index) +
+                                     " out of range: the model has " + std::to_string(count) +
+                                     " segment(s)");
+    SegmentToHost seg;
+    seg.model_name = graph.name;
+    seg.model_digest = model_digest;
+    seg.segment_count = count;
+    seg.segment_index = index;
+    seg.segment_digest = SegmentDigest(graph, index);
+    VEIL_ASSIGN_OR_RETURN(seg.graph, ExtractSegment(graph, index));
+    segments.push_back(std::move(seg));
+  }
+  return Start(std::move(segments), std::move(options));
+}
+
+Result<std::unique_ptr<NodeServer>> NodeServer::Start(std::vector<SegmentToHost> segments,
+                                                      NodeServerOptions options) {
+  if (segments.empty()) return Status::InvalidArgument("a node must host at least one segment");
   if (options.max_message_bytes < 1024 || options.max_message_bytes > (int64_t{1} << 30))
     return Status::InvalidArgument("max_message_bytes must lie in [1 KiB, 1 GiB]");
   if (options.max_tensor_bytes < 1 || options.max_tensor_bytes > options.max_message_bytes)
@@ -446,24 +466,27 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const Graph& graph,
 
   std::unique_ptr<NodeServer> node(new NodeServer());
   Impl& impl = *node->impl_;
-  impl.model_digest = ModelDigest(graph);
-  const int count = static_cast<int>(graph.EffectiveSegments().size());
-  for (int index : options.segments) {
-    if (index < 0 || index >= count)
-      return Status::InvalidArgument("segment " + std::to_string(index) +
-                                     " out of range: the model has " + std::to_string(count) +
-                                     " segment(s)");
-    for (const auto& s : impl.segments)
-      if (s->index == index)
-        return Status::InvalidArgument("segment " + std::to_string(index) + " listed twice");
-    auto seg = std::make_unique<HostedSegment>();
-    seg->index = index;
-    VEIL_ASSIGN_OR_RETURN(seg->graph, ExtractSegment(graph, index));
+  impl.model_digest = segments[0].model_digest;
+  for (SegmentToHost& s : segments) {
+    const std::string what =
+        (s.model_name.empty() ? DigestToHex(s.model_digest).substr(0, 16) : s.model_name) +
+        " segment " + std::to_string(s.segment_index);
+    if (s.segment_index < 0 || s.segment_index >= s.segment_count)
+      return Status::InvalidArgument(what + " out of range: the model has " +
+                                     std::to_string(s.segment_count) + " segment(s)");
+    for (const auto& h : impl.segments)
+      if (h->model_digest == s.model_digest && h->index == s.segment_index)
+        return Status::InvalidArgument(what + " listed twice");
     // The node serves only a segment that matches the digest it advertises.
-    seg->digest = SegmentDigest(graph, index);
-    if (StandaloneSegmentDigest(seg->graph, index) != seg->digest)
-      return Status::Corrupt("segment " + std::to_string(index) +
-                             " does not match its SegmentDigest");
+    if (StandaloneSegmentDigest(s.graph, s.segment_index) != s.segment_digest)
+      return Status::Corrupt(what + " does not match its segment digest");
+    auto seg = std::make_unique<HostedSegment>();
+    seg->model_name = s.model_name;
+    seg->model_digest = s.model_digest;
+    seg->count = s.segment_count;
+    seg->index = s.segment_index;
+    seg->digest = s.segment_digest;
+    seg->graph = std::move(s.graph);
     VEIL_ASSIGN_OR_RETURN(seg->session, Session::Create(seg->graph, options.session));
     impl.segments.push_back(std::move(seg));
   }
@@ -473,8 +496,8 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const Graph& graph,
   if (impl.options.session_ttl_ms < 1 || impl.options.max_sessions < 1 ||
       impl.options.max_session_tokens < 1 || impl.options.forward_deadline_ms < 1)
     return Status::InvalidArgument("session limits and deadlines must be positive");
-  impl.service = std::make_unique<NodeService>(graph.name, impl.model_digest, count, &impl.segments,
-                                               &impl.options, &impl.metrics, &impl.self);
+  impl.service =
+      std::make_unique<NodeService>(&impl.segments, &impl.options, &impl.metrics, &impl.self);
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(impl.options.listen_address,

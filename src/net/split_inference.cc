@@ -402,6 +402,8 @@ Status SplitRunner::UpdateRoute(const Route& route) {
   return Status::Ok();
 }
 
+Result<std::vector<std::string>> SplitRunner::NextNodes() { return impl_->PickNodes(); }
+
 Result<SplitResult> SplitRunner::Run(const std::vector<Tensor>& inputs) {
   Impl& impl = *impl_;
   const Graph& g = impl.graph;

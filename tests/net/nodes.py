@@ -8,7 +8,8 @@ import time
 class NodeProcess:
     def __init__(self, veil, model, segments):
         self.proc = subprocess.Popen(
-            [veil, "node", "--model", model, "--segments", segments, "--listen", "127.0.0.1:0"],
+            [veil, "node", "--model", model, "--segments", segments, "--insecure",
+             "--listen", "127.0.0.1:0"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         m = re.match(r"listening on (\S+)", line)

@@ -40,7 +40,7 @@ with tempfile.TemporaryDirectory() as tmp:
                                       response_deserializer=pb.RunSegmentReply.FromString)
 
         info = info_rpc(pb.InfoRequest(), timeout=10)
-        assert info.model_name == "mlp", info
+        assert [s.model_name for s in info.segments] == ["mlp"], info
         assert len(info.segments) == 1 and info.segments[0].segment_index == 1, info
         seg = info.segments[0]
         assert len(seg.model_digest) == 32 and len(seg.segment_digest) == 32
@@ -49,7 +49,7 @@ with tempfile.TemporaryDirectory() as tmp:
         in_dims = list(seg.inputs[0].dims)
         out_dims = list(seg.outputs[0].dims)
         print("Info: model %s, segment %d/%d digest %s, input %s -> output %s" % (
-            info.model_name, seg.segment_index, seg.segment_count, seg.segment_digest.hex()[:16], in_dims, out_dims))
+            seg.model_name, seg.segment_index, seg.segment_count, seg.segment_digest.hex()[:16], in_dims, out_dims))
         # The model digest is the one `veil inspect` prints.
         assert seg.model_digest.hex() in run([veil, "inspect", model])
 

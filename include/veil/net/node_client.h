@@ -26,6 +26,7 @@ struct NodeClientOptions {
 };
 
 struct HostedSegmentInfo {
+  std::string model_name;
   Digest model_digest{};
   int segment_index = 0;
   int segment_count = 0;
@@ -34,7 +35,6 @@ struct HostedSegmentInfo {
 
 struct NodeInfo {
   std::string node_version;
-  std::string model_name;
   std::vector<HostedSegmentInfo> segments;
   uint64_t max_message_bytes = 0;
   uint64_t max_tensor_bytes = 0;

@@ -30,10 +30,22 @@ namespace veil::net {
 inline constexpr int64_t kDefaultMaxMessageBytes = int64_t{64} << 20;
 inline constexpr int64_t kDefaultMaxTensorBytes = int64_t{48} << 20;
 
+// One segment to serve: an extracted segment graph (ExtractSegment) and the digests it
+// must match. NodeServer::Start refuses it unless StandaloneSegmentDigest(graph,
+// segment_index) == segment_digest.
+struct SegmentToHost {
+  std::string model_name;
+  Digest model_digest{};
+  int segment_count = 0;
+  int segment_index = 0;
+  Digest segment_digest{};
+  Graph graph;
+};
+
 struct NodeServerOptions {
   // "host:port"; port 0 picks a free port (see NodeServer::port()).
   std::string listen_address = "127.0.0.1:0";
-  // Segment indices (into graph.EffectiveSegments()) to host; at least one.
+  // For Start(graph, options): segment indices (into graph.EffectiveSegments()) to host.
   std::vector<int> segments;
   SessionOptions session;
   // gRPC max receive and send message size.
@@ -70,7 +82,11 @@ inline constexpr double kLatencyBucketsMs[] = {0.5, 1, 2, 5, 10, 25, 50, 100, 25
 
 class NodeServer {
  public:
-  // Extracts and verifies the hosted segments of `graph`, then starts listening.
+  // Verifies each segment against its digest, then starts listening. Segments of several
+  // models may be hosted; (model digest, segment index) pairs must be distinct.
+  static Result<std::unique_ptr<NodeServer>> Start(std::vector<SegmentToHost> segments,
+                                                   NodeServerOptions options);
+  // Extracts options.segments of `graph` (at least one), then Start(segments, options).
   static Result<std::unique_ptr<NodeServer>> Start(const Graph& graph, NodeServerOptions options);
   // LoadModel(path), then Start.
   static Result<std::unique_ptr<NodeServer>> StartFromFile(const std::string& path,
@@ -80,8 +96,8 @@ class NodeServer {
   NodeServer& operator=(const NodeServer&) = delete;
 
   int port() const;
-  std::string address() const;  // "host:port" with the bound port
-  const Digest& model_digest() const;
+  std::string address() const;         // "host:port" with the bound port
+  const Digest& model_digest() const;  // of the first hosted segment's model
   NodeMetrics metrics() const;
   // Prometheus text exposition of metrics(), labelled with this node's address.
   std::string MetricsText() const;

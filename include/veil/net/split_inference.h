@@ -73,6 +73,9 @@ class SplitRunner {
   // excluded after failures stay excluded until they reappear in a new route.
   Status UpdateRoute(const Route& route);
 
+  // The node the next request would use for each middle segment (segment 1 first).
+  Result<std::vector<std::string>> NextNodes();
+
   // Runs the graph on `inputs` (as Session::Run).
   Result<SplitResult> Run(const std::vector<Tensor>& inputs);
 
