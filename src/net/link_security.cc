@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <memory>
 
@@ -10,6 +11,8 @@
 
 namespace veil::net {
 namespace {
+
+#define kTlsServerName "veil-node"
 
 template <typename T, void (*Free)(T*)>
 struct Deleter {
@@ -93,8 +96,19 @@ Result<LinkSecurity> LinkSecurity::MutualTls(const std::array<uint8_t, 32>& seed
        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                                   reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
                                   0) == 1 &&
-       X509_set_issuer_name(cert.get(), name) == 1 &&
-       X509_sign(cert.get(), key.get(), nullptr) > 0;  // Ed25519: no separate digest
+       X509_set_issuer_name(cert.get(), name) == 1;
+  // The name every client asks for (ApplyChannelArguments), so the server's certificate
+  // selection matches; identity is checked by key, never by name.
+  if (ok) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
+    X509_EXTENSION* san =
+        X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "DNS:" kTlsServerName);
+    ok = san != nullptr && X509_add_ext(cert.get(), san, -1) == 1;
+    if (san != nullptr) X509_EXTENSION_free(san);
+  }
+  ok = ok && X509_sign(cert.get(), key.get(), nullptr) > 0;  // Ed25519: no separate digest
   if (!ok) return Status::Internal("OpenSSL: cannot build the node certificate");
   BioPtr cert_bio(BIO_new(BIO_s_mem())), key_bio(BIO_new(BIO_s_mem()));
   if (cert_bio == nullptr || key_bio == nullptr ||
@@ -152,7 +166,7 @@ std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(const LinkSecurit
 
 void ApplyChannelArguments(const LinkSecurity& s, grpc::ChannelArguments* args) {
   // Self-signed certificates carry no host name; the verifier checks the key instead.
-  if (s.is_tls()) args->SetSslTargetNameOverride("veil-node");
+  if (s.is_tls()) args->SetSslTargetNameOverride(kTlsServerName);
 }
 
 }  // namespace veil::net

@@ -129,6 +129,7 @@ struct SplitRunner::Impl {
   Digest model_digest{};
   std::vector<Digest> segment_digests;
   std::unique_ptr<Session> first, last;  // the client's own segments (extracted graphs)
+  std::mutex first_mutex, last_mutex;    // a Session runs one call at a time
   std::vector<int> first_in, first_out, last_in;
   // The chain plan (value ids of the whole graph): what the client sends to the first
   // middle stage, how each later stage picks its inputs/carry, what comes back.
@@ -145,6 +146,12 @@ struct SplitRunner::Impl {
   std::string request_prefix = RandomSessionId().substr(2);
 
   Status Plan();
+  // Runs `f` on one of the client's own sessions under that session's mutex.
+  template <typename F>
+  auto Local(const std::unique_ptr<Session>& session, F f) {
+    std::lock_guard<std::mutex> lock(&session == &first ? first_mutex : last_mutex);
+    return f(*session);
+  }
   Result<std::vector<std::string>> PickNodes();
   Result<NodeClient*> Client(const std::string& address);
   Result<ChainReply> CallChain(const std::vector<std::string>& nodes, std::vector<Tensor> inputs,
@@ -419,8 +426,9 @@ Result<SplitResult> SplitRunner::Run(const std::vector<Tensor>& inputs) {
   };
   SplitResult result;
   RunTrace first_trace, last_trace;
-  VEIL_ASSIGN_OR_RETURN(std::vector<Tensor> first_out,
-                        impl.first->Run(gather(impl.first_in), &first_trace));
+  VEIL_ASSIGN_OR_RETURN(std::vector<Tensor> first_out, impl.Local(impl.first, [&](Session& s) {
+    return s.Run(gather(impl.first_in), &first_trace);
+  }));
   for (size_t i = 0; i < first_out.size(); ++i) values[impl.first_out[i]] = std::move(first_out[i]);
   result.stages.push_back({0, impl.segment_digests[0], "local", first_trace.node_digests});
 
@@ -444,9 +452,9 @@ Result<SplitResult> SplitRunner::Run(const std::vector<Tensor>& inputs) {
   for (size_t i = 0; i < reply.outputs.size(); ++i)
     values[impl.return_ids[i]] = std::move(reply.outputs[i]);
   for (StageEvidence& st : reply.stages) result.stages.push_back(std::move(st));
-  VEIL_ASSIGN_OR_RETURN(std::vector<Tensor> last_out,
-                        impl.last->Run(gather(impl.last_in), &last_trace));
-  const std::vector<int> last_ids = impl.last->graph().outputs;
+  VEIL_ASSIGN_OR_RETURN(std::vector<Tensor> last_out, impl.Local(impl.last, [&](Session& s) {
+    return s.Run(gather(impl.last_in), &last_trace);
+  }));
   const std::vector<Segment> segments = g.EffectiveSegments();
   const std::vector<int> last_out_ids = g.SegmentOutputs(segments.back());
   for (size_t i = 0; i < last_out.size() && i < last_out_ids.size(); ++i)
@@ -503,9 +511,9 @@ Result<SplitGenerateResult> SplitRunner::Generate(const std::vector<int>& prompt
       return out;
     };
     RunTrace first_trace, last_trace;
-    VEIL_ASSIGN_OR_RETURN(
-        std::vector<Tensor> first_out,
-        impl.first->RunIncremental(gather(impl.first_in), &first_cache, &first_trace));
+    VEIL_ASSIGN_OR_RETURN(std::vector<Tensor> first_out, impl.Local(impl.first, [&](Session& s) {
+      return s.RunIncremental(gather(impl.first_in), &first_cache, &first_trace);
+    }));
     for (size_t i = 0; i < first_out.size(); ++i)
       values[impl.first_out[i]] = std::move(first_out[i]);
     sent_inputs.push_back(gather(impl.head_inputs));
@@ -559,9 +567,9 @@ Result<SplitGenerateResult> SplitRunner::Generate(const std::vector<int>& prompt
     remote_tokens = first_cache.tokens();
     for (size_t i = 0; i < reply.outputs.size(); ++i)
       values[impl.return_ids[i]] = std::move(reply.outputs[i]);
-    VEIL_ASSIGN_OR_RETURN(
-        std::vector<Tensor> last_out,
-        impl.last->RunIncremental(gather(impl.last_in), &last_cache, &last_trace));
+    VEIL_ASSIGN_OR_RETURN(std::vector<Tensor> last_out, impl.Local(impl.last, [&](Session& s) {
+      return s.RunIncremental(gather(impl.last_in), &last_cache, &last_trace);
+    }));
     result.stages.clear();
     result.stages.push_back({0, impl.segment_digests[0], "local", first_trace.node_digests});
     for (StageEvidence& st : reply.stages) result.stages.push_back(std::move(st));

@@ -60,6 +60,8 @@ struct SplitGenerateResult {
   std::vector<Failover> failovers;
 };
 
+// Thread-safe: concurrent Run/Generate calls pipeline through the nodes (each stage works
+// on a different request); the client's own two segments run one call at a time.
 class SplitRunner {
  public:
   // `graph` is the whole model (the client holds the first and last segments); the route
