@@ -193,12 +193,14 @@ Result<HyraxOpening> ProveTensorAbsorbed(const CommitmentKey& key,
 
 Status VerifyTensorAbsorbed(const CommitmentKey& key, const HyraxCommitment& commitment,
                             std::span<const Scalar> left, std::span<const Scalar> right,
-                            const HyraxEvaluationProof& proof, Transcript* transcript) {
+                            const HyraxEvaluationProof& proof, Transcript* transcript,
+                            BatchVerifier* batch) {
   if ((size_t{1} << commitment.col_vars) > key.max_vector_length())
     return Status::Corrupt("Hyrax opening: commitment rows wider than the key");
   const Point combined =
       MsmAffine(left.first(commitment.rows.size()), BatchToAffineNiels(commitment.rows));
-  Status s = VerifyDotProduct(key, combined, proof.evaluation, right, proof.proof, transcript);
+  Status s =
+      VerifyDotProduct(key, combined, proof.evaluation, right, proof.proof, transcript, batch);
   if (!s.ok()) return s.WithContext("Hyrax opening");
   return Status::Ok();
 }
@@ -240,12 +242,12 @@ Result<HyraxOpening> HyraxProveEvaluation(const CommitmentKey& key,
 
 Status HyraxVerifyEvaluation(const CommitmentKey& key, const HyraxCommitment& commitment,
                              std::span<const Scalar> point, const HyraxEvaluationProof& proof,
-                             Transcript* transcript) {
+                             Transcript* transcript, BatchVerifier* batch) {
   VEIL_RETURN_IF_ERROR(CheckPoint(commitment, point));
   AbsorbCommitment(transcript, commitment, point);
   const std::vector<Scalar> left = EqTable(point.first(commitment.row_vars));
   const std::vector<Scalar> right = EqTable(point.subspan(commitment.row_vars));
-  return VerifyTensorAbsorbed(key, commitment, left, right, proof, transcript);
+  return VerifyTensorAbsorbed(key, commitment, left, right, proof, transcript, batch);
 }
 
 Result<HyraxOpening> HyraxProveTensor(const CommitmentKey& key, const HyraxCommitment& commitment,
@@ -259,10 +261,11 @@ Result<HyraxOpening> HyraxProveTensor(const CommitmentKey& key, const HyraxCommi
 
 Status HyraxVerifyTensor(const CommitmentKey& key, const HyraxCommitment& commitment,
                          std::span<const Scalar> left, std::span<const Scalar> right,
-                         const HyraxEvaluationProof& proof, Transcript* transcript) {
+                         const HyraxEvaluationProof& proof, Transcript* transcript,
+                         BatchVerifier* batch) {
   VEIL_RETURN_IF_ERROR(CheckTensorShape(commitment, left, right));
   AbsorbTensor(transcript, commitment, left, right);
-  return VerifyTensorAbsorbed(key, commitment, left, right, proof, transcript);
+  return VerifyTensorAbsorbed(key, commitment, left, right, proof, transcript, batch);
 }
 
 void WriteHyraxCommitment(std::vector<uint8_t>* out, const HyraxCommitment& c) {

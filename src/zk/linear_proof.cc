@@ -144,8 +144,10 @@ Result<LinearProof> ProveLinear(const CommitmentKey& key, const LinearStatement&
 }
 
 Status VerifyLinear(const CommitmentKey& key, const LinearStatement& s, const LinearProof& proof,
-                    Transcript* transcript) {
+                    Transcript* transcript, BatchVerifier* batch) {
   VEIL_RETURN_IF_ERROR(CheckLinearStatement(key, s));
+  BatchVerifier local;
+  BatchVerifier* b = batch != nullptr ? batch : &local;
   AbsorbStatement(transcript, s);
   const std::vector<Scalar> r_t = Challenges(transcript, "linear/r_t", s.input.row_vars);
   const std::vector<Scalar> r_n = Challenges(transcript, "linear/r_n", s.weight.row_vars);
@@ -155,7 +157,7 @@ Status VerifyLinear(const CommitmentKey& key, const LinearStatement& s, const Li
   Status st = HyraxVerifyEvaluation(key, s.accumulator, Concat(r_t, r_n), proof.accumulator_opening,
                                     transcript);
   if (!st.ok()) return fail(st, "the accumulator opening");
-  st = HyraxVerifyEvaluation(key, s.bias, r_n, proof.bias_opening, transcript);
+  st = HyraxVerifyEvaluation(key, s.bias, r_n, proof.bias_opening, transcript, b);
   if (!st.ok()) return fail(st, "the bias opening");
   const Scalar e_t = PrefixEqSum(r_t, s.tokens);
   const Point claim =
@@ -163,7 +165,8 @@ Status VerifyLinear(const CommitmentKey& key, const LinearStatement& s, const Li
   auto sc = VerifyZkSumcheck(key, proof.sumcheck, claim, static_cast<int>(s.input.col_vars), 2,
                              transcript);
   if (!sc.ok()) return fail(sc.status(), "the sumcheck");
-  st = HyraxVerifyEvaluation(key, s.input, Concat(r_t, sc->point), proof.input_opening, transcript);
+  st = HyraxVerifyEvaluation(key, s.input, Concat(r_t, sc->point), proof.input_opening, transcript,
+                             b);
   if (!st.ok()) return fail(st, "the input opening");
   st = HyraxVerifyEvaluation(key, s.weight, Concat(r_n, sc->point), proof.weight_opening,
                              transcript);
@@ -171,6 +174,7 @@ Status VerifyLinear(const CommitmentKey& key, const LinearStatement& s, const Li
   st = VerifyProduct(key, proof.input_opening.evaluation, proof.weight_opening.evaluation,
                      sc->final_claim, proof.product, transcript);
   if (!st.ok()) return fail(st, "the final product");
+  if (batch == nullptr) return fail(local.Check(key), "the batched openings");
   return Status::Ok();
 }
 

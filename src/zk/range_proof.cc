@@ -139,8 +139,10 @@ Result<RangeProof> ProveRange(const CommitmentKey& key, const HyraxCommitment& c
 }
 
 Status VerifyRange(const CommitmentKey& key, const HyraxCommitment& commitment, uint32_t bits,
-                   const RangeProof& proof, Transcript* transcript) {
+                   const RangeProof& proof, Transcript* transcript, BatchVerifier* batch) {
   VEIL_ASSIGN_OR_RETURN(const Layout l, MakeLayout(commitment, bits));
+  BatchVerifier local;
+  BatchVerifier* b = batch != nullptr ? batch : &local;
   if (proof.bits.row_vars != l.bit_vars + l.row_vars || proof.bits.col_vars != l.col_vars ||
       proof.bits.rows.size() > l.rows)
     return Status::Corrupt("range proof: bit commitment has the wrong shape");
@@ -151,7 +153,7 @@ Status VerifyRange(const CommitmentKey& key, const HyraxCommitment& commitment, 
   auto sc =
       VerifyZkSumcheck(key, proof.booleanity, Point(), static_cast<int>(total_vars), 3, transcript);
   if (!sc.ok()) return sc.status().WithContext("range proof: booleanity sumcheck");
-  Status s = HyraxVerifyEvaluation(key, proof.bits, sc->point, proof.bit_opening, transcript);
+  Status s = HyraxVerifyEvaluation(key, proof.bits, sc->point, proof.bit_opening, transcript, b);
   if (!s.ok()) return s.WithContext("range proof: bit opening");
   transcript->AppendPoint("range/bit_product", proof.bit_product);
   s = VerifyProduct(key, proof.bit_opening.evaluation, key.g() - proof.bit_opening.evaluation,
@@ -162,16 +164,17 @@ Status VerifyRange(const CommitmentKey& key, const HyraxCommitment& commitment, 
                      transcript);
   if (!s.ok()) return s.WithContext("range proof: booleanity");
   const std::vector<Scalar> rho = Challenges(transcript, "range/rho", l.row_vars + l.col_vars);
-  s = HyraxVerifyEvaluation(key, commitment, rho, proof.value_opening, transcript);
+  s = HyraxVerifyEvaluation(key, commitment, rho, proof.value_opening, transcript, b);
   if (!s.ok()) return s.WithContext("range proof: value opening");
   const std::vector<Scalar> left =
       RecompositionLeft(l, bits, std::span<const Scalar>(rho).first(l.row_vars));
   const std::vector<Scalar> right = EqTable(std::span<const Scalar>(rho).subspan(l.row_vars));
-  s = HyraxVerifyTensor(key, proof.bits, left, right, proof.recomposition, transcript);
+  s = HyraxVerifyTensor(key, proof.bits, left, right, proof.recomposition, transcript, b);
   if (!s.ok()) return s.WithContext("range proof: recomposition opening");
   s = VerifyEquality(key, proof.value_opening.evaluation, proof.recomposition.evaluation,
                      proof.recomposition_equal, transcript);
   if (!s.ok()) return s.WithContext("range proof: recomposition");
+  if (batch == nullptr) return local.Check(key);
   return Status::Ok();
 }
 

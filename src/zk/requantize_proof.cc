@@ -213,7 +213,7 @@ Result<ZeroCheckProof> ProveZeroCheck(const CommitmentKey& key, const Requantize
 
 Status VerifyZeroCheck(const CommitmentKey& key, const RequantizeStatement& s, const Public& pub,
                        bool low, const HyraxCommitment& slack_c, const ZeroCheckProof& proof,
-                       Transcript* transcript) {
+                       Transcript* transcript, BatchVerifier* b) {
   const uint32_t tv = s.output.row_vars, nv = s.output.col_vars;
   const std::vector<Scalar> tau = Challenges(transcript, "requantize/tau", tv + nv);
   auto sc =
@@ -221,13 +221,13 @@ Status VerifyZeroCheck(const CommitmentKey& key, const RequantizeStatement& s, c
   if (!sc.ok()) return sc.status();
   const CheckVectors v = MakeCheckVectors(s, pub, low, sc->point, tv);
   VEIL_RETURN_IF_ERROR(
-      HyraxVerifyEvaluation(key, slack_c, sc->point, proof.slack_opening, transcript));
+      HyraxVerifyEvaluation(key, slack_c, sc->point, proof.slack_opening, transcript, b));
   VEIL_RETURN_IF_ERROR(HyraxVerifyTensor(key, s.accumulator, v.left, v.right_mult,
-                                         proof.accumulator_opening, transcript));
+                                         proof.accumulator_opening, transcript, b));
   VEIL_RETURN_IF_ERROR(HyraxVerifyTensor(key, s.output, v.left, v.right_pow2,
-                                         proof.output_scaled_opening, transcript));
+                                         proof.output_scaled_opening, transcript, b));
   VEIL_RETURN_IF_ERROR(
-      HyraxVerifyEvaluation(key, s.output, sc->point, proof.output_opening, transcript));
+      HyraxVerifyEvaluation(key, s.output, sc->point, proof.output_opening, transcript, b));
   const CombinedCommitments cc =
       Combine(key, low, low ? s.act_min : s.act_max, v, proof.slack_opening.evaluation,
               proof.accumulator_opening.evaluation, proof.output_scaled_opening.evaluation,
@@ -369,8 +369,11 @@ Result<RequantizeProof> ProveRequantize(const CommitmentKey& key, const Requanti
 }
 
 Status VerifyRequantize(const CommitmentKey& key, const RequantizeStatement& s,
-                        const RequantizeProof& proof, Transcript* transcript) {
+                        const RequantizeProof& proof, Transcript* transcript,
+                        BatchVerifier* batch) {
   VEIL_RETURN_IF_ERROR(CheckRequantizeStatement(key, s));
+  BatchVerifier local;
+  BatchVerifier* b = batch != nullptr ? batch : &local;
   VEIL_RETURN_IF_ERROR(CheckShape(proof.low_slack, s.rows, s.cols, "low slack"));
   VEIL_RETURN_IF_ERROR(CheckShape(proof.high_slack, s.rows, s.cols, "high slack"));
   AbsorbStatement(transcript, s);
@@ -381,23 +384,24 @@ Status VerifyRequantize(const CommitmentKey& key, const RequantizeStatement& s,
     return st.ok() ? st : st.WithContext(std::string("requantize proof rejected at ") + what);
   };
   VEIL_RETURN_IF_ERROR(
-      step(VerifyRange(key, proof.low_slack, kSlackBits, proof.low_range, transcript),
+      step(VerifyRange(key, proof.low_slack, kSlackBits, proof.low_range, transcript, b),
            "the low-slack range"));
   VEIL_RETURN_IF_ERROR(
-      step(VerifyRange(key, proof.high_slack, kSlackBits, proof.high_range, transcript),
+      step(VerifyRange(key, proof.high_slack, kSlackBits, proof.high_range, transcript, b),
            "the high-slack range"));
   VEIL_RETURN_IF_ERROR(step(VerifyRange(key, ShiftedOutput(s.output, pub.ones, s.act_min, +1),
-                                        kOutputBits, proof.output_low_range, transcript),
+                                        kOutputBits, proof.output_low_range, transcript, b),
                             "the output lower bound"));
   VEIL_RETURN_IF_ERROR(step(VerifyRange(key, ShiftedOutput(s.output, pub.ones, s.act_max, -1),
-                                        kOutputBits, proof.output_high_range, transcript),
+                                        kOutputBits, proof.output_high_range, transcript, b),
                             "the output upper bound"));
   VEIL_RETURN_IF_ERROR(
-      step(VerifyZeroCheck(key, s, pub, true, proof.low_slack, proof.low_check, transcript),
+      step(VerifyZeroCheck(key, s, pub, true, proof.low_slack, proof.low_check, transcript, b),
            "the low zero-check"));
   VEIL_RETURN_IF_ERROR(
-      step(VerifyZeroCheck(key, s, pub, false, proof.high_slack, proof.high_check, transcript),
+      step(VerifyZeroCheck(key, s, pub, false, proof.high_slack, proof.high_check, transcript, b),
            "the high zero-check"));
+  if (batch == nullptr) return step(local.Check(key), "the batched openings");
   return Status::Ok();
 }
 

@@ -275,6 +275,8 @@ Status VerifySegment(const Graph& graph, const ModelCommitment& commitment,
   Transcript t("veil/zk/segment/v1");
   AbsorbHeader(&t, commitment.digest, proof.segment, sc.public_digest, proof.batch, proof.input);
   const HyraxCommitment* current = &proof.input;
+  // One batch for the whole segment: every opening's generator MSM becomes one MSM.
+  BatchVerifier batch;
   size_t layer_index = 0;
   size_t width = in_size;
   for (int n = seg.begin; n < seg.end; ++n) {
@@ -295,7 +297,7 @@ Status VerifySegment(const Graph& graph, const ModelCommitment& commitment,
     st.bias = sc.Find(layer.node, "bias")->commitment;
     st.input = *current;
     st.accumulator = layer.accumulator;
-    Status s = VerifyLinear(key, st, layer.linear, &t);
+    Status s = VerifyLinear(key, st, layer.linear, &t, &batch);
     if (!s.ok()) return s.WithContext(NodeLabel(graph, n));
     RequantizeStatement rs;
     rs.rows = static_cast<uint32_t>(B);
@@ -306,13 +308,13 @@ Status VerifySegment(const Graph& graph, const ModelCommitment& commitment,
     rs.act_max = ls.act_max;
     rs.accumulator = layer.accumulator;
     rs.output = layer.output;
-    s = VerifyRequantize(key, rs, layer.requantize, &t);
+    s = VerifyRequantize(key, rs, layer.requantize, &t, &batch);
     if (!s.ok()) return s.WithContext(NodeLabel(graph, n));
     current = &layer.output;
     width = ls.out;
   }
   if (layer_index != proof.layers.size()) return Status::Corrupt("the proof has extra layers");
-  return Status::Ok();
+  return batch.Check(key);
 }
 
 Status VerifyChain(const Graph& graph, const ModelCommitment& commitment,

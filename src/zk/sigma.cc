@@ -142,7 +142,7 @@ Result<DotProductProof> ProveDotProduct(const CommitmentKey& key, const Point& v
 
 Status VerifyDotProduct(const CommitmentKey& key, const Point& vector_commitment,
                         const Point& result, std::span<const Scalar> a, const DotProductProof& p,
-                        Transcript* transcript) {
+                        Transcript* transcript, BatchVerifier* batch) {
   if (p.z.size() != a.size() || a.size() > key.max_vector_length())
     return Reject("dot-product proof has " + std::to_string(p.z.size()) + " responses, expected " +
                   std::to_string(a.size()));
@@ -152,13 +152,52 @@ Status VerifyDotProduct(const CommitmentKey& key, const Point& vector_commitment
   transcript->AppendPoint("dot/delta", p.delta);
   transcript->AppendPoint("dot/beta", p.beta);
   const Scalar c = transcript->ChallengeScalar("dot/challenge");
+  if (result.MulVartime(c) + p.beta !=
+      key.g().MulVartime(Dot(p.z, a)) + key.h().MulVartime(p.z_beta))
+    return Reject("dot-product proof: inner-product check fails");
+  // Vector check: c·C + δ − Σ z_i G_i − z_δ·h = identity.
+  if (batch != nullptr) {
+    std::vector<Scalar> neg_z(p.z.size());
+    for (size_t i = 0; i < p.z.size(); ++i) neg_z[i] = -p.z[i];
+    const Point points[2] = {vector_commitment, p.delta};
+    const Scalar scalars[2] = {c, Scalar::One()};
+    batch->Add(points, scalars, neg_z, -p.z_delta);
+    return Status::Ok();
+  }
   const Point lhs1 = vector_commitment.MulVartime(c) + p.delta;
   const Point rhs1 = MsmAffine(p.z, key.vector_generators().g_affine().first(p.z.size())) +
                      key.h().MulVartime(p.z_delta);
   if (lhs1 != rhs1) return Reject("dot-product proof: vector check fails");
-  if (result.MulVartime(c) + p.beta !=
-      key.g().MulVartime(Dot(p.z, a)) + key.h().MulVartime(p.z_beta))
-    return Reject("dot-product proof: inner-product check fails");
+  return Status::Ok();
+}
+
+void BatchVerifier::Add(std::span<const Point> points, std::span<const Scalar> point_scalars,
+                        std::span<const Scalar> generator_scalars, const Scalar& h_scalar) {
+  const Scalar rho = Scalar::Random();
+  for (size_t j = 0; j < points.size(); ++j) {
+    points_.push_back(points[j]);
+    point_scalars_.push_back(rho * point_scalars[j]);
+  }
+  if (generator_scalars_.size() < generator_scalars.size())
+    generator_scalars_.resize(generator_scalars.size());
+  for (size_t k = 0; k < generator_scalars.size(); ++k)
+    generator_scalars_[k] += rho * generator_scalars[k];
+  h_scalar_ += rho * h_scalar;
+  ++equations_;
+}
+
+Status BatchVerifier::Check(const CommitmentKey& key) const {
+  if (equations_ == 0) return Status::Ok();
+  if (generator_scalars_.size() > key.max_vector_length())
+    return Reject("batched check uses more generators than the key holds");
+  const Point total =
+      Msm(point_scalars_, points_) +
+      MsmAffine(generator_scalars_,
+                key.vector_generators().g_affine().first(generator_scalars_.size())) +
+      key.h().MulVartime(h_scalar_);
+  if (!total.IsIdentity())
+    return Reject("batched dot-product vector check fails (one of " + std::to_string(equations_) +
+                  " openings is invalid)");
   return Status::Ok();
 }
 

@@ -91,6 +91,47 @@ TEST(Sigma, DotProductProofAndSerialization) {
   EXPECT_FALSE(VerifyDotProduct(Key(), c, wrong.commitment, a, bad, &tv2).ok());
 }
 
+TEST(Sigma, BatchVerifierDefersTheVectorCheck) {
+  // Two honest dot-product proofs batched pass; a tampered response passes the immediate
+  // inner-product check only if it is the vector part, and the batch then fails.
+  auto make = [](std::vector<Scalar>* v, std::vector<Scalar>* a, Point* c, CommittedValue* y,
+                 DotProductProof* p) {
+    *v = RandomVector(8);
+    *a = RandomVector(8);
+    const Scalar r = RandomScalar();
+    *c = *Key().CommitVector(*v, r);
+    Scalar dot;
+    for (size_t i = 0; i < 8; ++i) dot += (*v)[i] * (*a)[i];
+    *y = CommitFresh(Key(), dot);
+    Transcript t("batch");
+    *p = *ProveDotProduct(Key(), *c, *v, r, *y, *a, &t);
+  };
+  std::vector<Scalar> v1, a1, v2, a2;
+  Point c1, c2;
+  CommittedValue y1, y2;
+  DotProductProof p1, p2;
+  make(&v1, &a1, &c1, &y1, &p1);
+  make(&v2, &a2, &c2, &y2, &p2);
+  BatchVerifier empty;
+  EXPECT_TRUE(empty.Check(Key()).ok());
+  BatchVerifier batch;
+  Transcript t1("batch"), t2("batch");
+  ASSERT_TRUE(VerifyDotProduct(Key(), c1, y1.commitment, a1, p1, &t1, &batch).ok());
+  ASSERT_TRUE(VerifyDotProduct(Key(), c2, y2.commitment, a2, p2, &t2, &batch).ok());
+  EXPECT_EQ(batch.size(), 2u);
+  EXPECT_TRUE(batch.Check(Key()).ok());
+  // Tamper z_delta (only the vector check reads it).
+  DotProductProof bad = p2;
+  bad.z_delta += Scalar::One();
+  BatchVerifier batch2;
+  Transcript t3("batch"), t4("batch");
+  ASSERT_TRUE(VerifyDotProduct(Key(), c1, y1.commitment, a1, p1, &t3, &batch2).ok());
+  ASSERT_TRUE(VerifyDotProduct(Key(), c2, y2.commitment, a2, bad, &t4, &batch2).ok());
+  EXPECT_EQ(batch2.Check(Key()).code(), StatusCode::kCorrupt);
+  Transcript t5("batch");
+  EXPECT_FALSE(VerifyDotProduct(Key(), c2, y2.commitment, a2, bad, &t5).ok());
+}
+
 struct Committed {
   std::vector<int8_t> values;
   HyraxCommitment commitment;

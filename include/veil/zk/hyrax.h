@@ -94,9 +94,10 @@ Result<HyraxOpening> HyraxProveEvaluation(const CommitmentKey& key,
                                           const HyraxWitness& witness,
                                           std::span<const Scalar> point, Transcript* transcript);
 // Checks the proof; on success proof.evaluation is a binding commitment to M̃(point).
+// With `batch`, the generator MSM is deferred into it (see BatchVerifier).
 Status HyraxVerifyEvaluation(const CommitmentKey& key, const HyraxCommitment& commitment,
                              std::span<const Scalar> point, const HyraxEvaluationProof& proof,
-                             Transcript* transcript);
+                             Transcript* transcript, BatchVerifier* batch = nullptr);
 
 // The general form: proves Y commits to Σ_ij left_i·M_ij·right_j for public vectors with
 // left.size() == 2^row_vars and right.size() == 2^col_vars (an evaluation is the case
@@ -106,7 +107,8 @@ Result<HyraxOpening> HyraxProveTensor(const CommitmentKey& key, const HyraxCommi
                                       std::span<const Scalar> right, Transcript* transcript);
 Status HyraxVerifyTensor(const CommitmentKey& key, const HyraxCommitment& commitment,
                          std::span<const Scalar> left, std::span<const Scalar> right,
-                         const HyraxEvaluationProof& proof, Transcript* transcript);
+                         const HyraxEvaluationProof& proof, Transcript* transcript,
+                         BatchVerifier* batch = nullptr);
 
 void WriteHyraxCommitment(std::vector<uint8_t>* out, const HyraxCommitment& c);
 Result<HyraxCommitment> ReadHyraxCommitment(ZkReader* in);

@@ -76,8 +76,11 @@ Status CheckLinearStatement(const CommitmentKey& key, const LinearStatement& sta
 
 Result<LinearProof> ProveLinear(const CommitmentKey& key, const LinearStatement& statement,
                                 const LinearWitness& witness, Transcript* transcript);
+// With `batch`, the openings' generator MSMs are deferred into it and the caller checks it;
+// without, the proof is checked completely here.
 Status VerifyLinear(const CommitmentKey& key, const LinearStatement& statement,
-                    const LinearProof& proof, Transcript* transcript);
+                    const LinearProof& proof, Transcript* transcript,
+                    BatchVerifier* batch = nullptr);
 
 void WriteLinearProof(std::vector<uint8_t>* out, const LinearProof& proof);
 // The statement fixes the sumcheck's round count.

@@ -53,8 +53,9 @@ struct RangeProof {
 Result<RangeProof> ProveRange(const CommitmentKey& key, const HyraxCommitment& commitment,
                               const HyraxWitness& witness, std::span<const uint64_t> values,
                               uint32_t bits, Transcript* transcript);
+// `batch`: as for VerifyLinear.
 Status VerifyRange(const CommitmentKey& key, const HyraxCommitment& commitment, uint32_t bits,
-                   const RangeProof& proof, Transcript* transcript);
+                   const RangeProof& proof, Transcript* transcript, BatchVerifier* batch = nullptr);
 
 void WriteRangeProof(std::vector<uint8_t>* out, const RangeProof& proof);
 Result<RangeProof> ReadRangeProof(ZkReader* in, const HyraxCommitment& commitment, uint32_t bits);

@@ -76,8 +76,10 @@ Status CheckRequantizeStatement(const CommitmentKey& key, const RequantizeStatem
 Result<RequantizeProof> ProveRequantize(const CommitmentKey& key,
                                         const RequantizeStatement& statement,
                                         const RequantizeWitness& witness, Transcript* transcript);
+// `batch`: as for VerifyLinear.
 Status VerifyRequantize(const CommitmentKey& key, const RequantizeStatement& statement,
-                        const RequantizeProof& proof, Transcript* transcript);
+                        const RequantizeProof& proof, Transcript* transcript,
+                        BatchVerifier* batch = nullptr);
 
 void WriteRequantizeProof(std::vector<uint8_t>* out, const RequantizeProof& proof);
 Result<RequantizeProof> ReadRequantizeProof(ZkReader* in, const RequantizeStatement& statement);

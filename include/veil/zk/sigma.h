@@ -80,6 +80,28 @@ ProductProof ProveProduct(const CommitmentKey& key, const CommittedValue& x,
 Status VerifyProduct(const CommitmentKey& key, const Point& x, const Point& y, const Point& z,
                      const ProductProof& proof, Transcript* transcript);
 
+// Batch verification of many equations of the form
+//     Σ_j s_j·P_j + Σ_k a_k·G_k + b·h = identity
+// (G_k, h from one CommitmentKey): each added equation is scaled by a fresh random weight
+// from the OS CSPRNG and all are checked with one multi-scalar multiplication. A false
+// equation survives with probability 1/l. The dot-product proofs of a whole segment share
+// their 2^n-generator MSM this way.
+class BatchVerifier {
+ public:
+  void Add(std::span<const Point> points, std::span<const Scalar> point_scalars,
+           std::span<const Scalar> generator_scalars, const Scalar& h_scalar);
+  // Ok iff every added equation holds (with overwhelming probability); kCorrupt otherwise.
+  Status Check(const CommitmentKey& key) const;
+  size_t size() const { return equations_; }
+
+ private:
+  std::vector<Point> points_;
+  std::vector<Scalar> point_scalars_;
+  std::vector<Scalar> generator_scalars_;
+  Scalar h_scalar_;
+  size_t equations_ = 0;
+};
+
 struct DotProductProof {
   Point delta, beta;
   std::vector<Scalar> z;
@@ -90,9 +112,12 @@ Result<DotProductProof> ProveDotProduct(const CommitmentKey& key, const Point& v
                                         std::span<const Scalar> v, const Scalar& vector_blind,
                                         const CommittedValue& result, std::span<const Scalar> a,
                                         Transcript* transcript);
+// With `batch`, the vector check (the 2^n-generator MSM) is deferred into it; the caller
+// must then call batch->Check(). Without, everything is checked here.
 Status VerifyDotProduct(const CommitmentKey& key, const Point& vector_commitment,
                         const Point& result, std::span<const Scalar> a,
-                        const DotProductProof& proof, Transcript* transcript);
+                        const DotProductProof& proof, Transcript* transcript,
+                        BatchVerifier* batch = nullptr);
 
 // Wire format (serialize.h conventions).
 void WriteEqualityProof(std::vector<uint8_t>* out, const EqualityProof& p);
