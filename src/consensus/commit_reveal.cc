@@ -205,7 +205,7 @@ Result<RoundOutcome> EvaluateRound(const Digest& round_digest,
     out.quorum_members = winner.members;
     for (size_t i = 1; i < out.groups.size(); ++i)
       for (const registry::PublicKey& m : out.groups[i].members)
-        mark(m, "output disagrees with the quorum");
+        mark(m, "input or output disagrees with the quorum");
   }
   for (const registry::PublicKey& m : committee) {
     auto f = faulty.find(m);
