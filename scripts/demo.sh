@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main demo: installs dependencies, builds veil, imports the shipped ONNX models into
-# integer .veil models, classifies the Fashion-MNIST test set with each classifier, and
-# generates a line of text with the shipped text model.
+# integer .veil models, classifies the Fashion-MNIST test set with each classifier,
+# generates a line of text with the shipped text model, then starts a local network
+# (`veil up`: embedded registry + 3 node processes over mutual TLS), runs requests through
+# it, kills a node and shows the failover, and shuts the network down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -25,3 +27,28 @@ echo "== textgen"
 $veil import models/textgen/textgen.onnx --calibration models/textgen/calibration_tokens.npy \
   --calibration models/textgen/calibration_positions.npy -o out/textgen.veil --segments 3
 $veil generate out/textgen.veil --prompt "In the beginning God" --tokens 60
+
+echo "== a local network: registry + 3 node processes (mutual TLS), shipped models published"
+export VEIL_HOME=$PWD/out/network  # keeps the network's identities and files out of ~/.veil
+rm -f "$VEIL_HOME/network.json"
+$veil up --nodes 3 --model out/mlp.veil --model out/cnn.veil --model out/vit.veil \
+  --model out/textgen.veil > out/up.log 2>&1 &
+up=$!
+trap 'kill -INT $up 2>/dev/null; wait $up 2>/dev/null || true' EXIT
+for _ in $(seq 300); do [ -f "$VEIL_HOME/network.json" ] && break; sleep 0.2; done
+cat out/up.log
+$veil models
+echo "== split inference through the network (first and last segments stay here)"
+$veil infer --model cnn --images 0:6
+echo "== generation across nodes (each node keeps the session's KV cache)"
+$veil generate --model textgen --prompt "In the beginning God" --tokens 60
+echo "== kill -9 one node, then generate again: the client routes around it (or fails over), same text"
+victim=$(/usr/bin/python3 -c "import json,os;print(json.load(open(os.environ['VEIL_HOME']+'/network.json'))['nodes'][1]['pid'])")
+kill -9 "$victim"
+$veil generate --model textgen --prompt "In the beginning God" --tokens 60
+echo "== the same text from one process"
+$veil generate out/textgen.veil --prompt "In the beginning God" --tokens 60
+kill -INT $up
+wait $up || true
+trap - EXIT
+tail -n 2 out/up.log

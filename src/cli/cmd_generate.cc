@@ -71,10 +71,8 @@ int RunGenerate(const GenerateArgs& args) {
   for (int& t : prompt) t = static_cast<unsigned char>(t);
   GenerateOptions gen;
   gen.max_new_tokens = args.tokens;
-  if (!args.json) {
-    std::cout << args.prompt << std::flush;
+  if (!args.json)
     gen.on_token = [](int token) { std::cout << static_cast<char>(token) << std::flush; };
-  }
   GenerateResult generated;
   std::vector<net::SplitStage> stages;
   std::vector<net::Failover> failovers;
@@ -84,6 +82,7 @@ int RunGenerate(const GenerateArgs& args) {
       for (size_t i = 0; i < nodes->size(); ++i) std::cerr << " seg" << i + 1 << "=" << (*nodes)[i];
       std::cerr << std::endl;
     }
+    if (!args.json) std::cout << args.prompt << std::flush;
     auto result = runner->Generate(prompt, gen);
     if (!args.json) std::cout << "\n";
     if (!result.ok()) return Fail(result.status());
@@ -94,6 +93,7 @@ int RunGenerate(const GenerateArgs& args) {
   } else {
     auto session = Session::Create(*graph, options);
     if (!session.ok()) return Fail(session.status());
+    if (!args.json) std::cout << args.prompt << std::flush;
     auto result = GenerateGreedy(**session, prompt, gen);
     if (!args.json) std::cout << "\n";
     if (!result.ok()) return Fail(result.status());
