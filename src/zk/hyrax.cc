@@ -47,7 +47,7 @@ Result<HyraxCommitment> CommitRows(const CommitmentKey& key, std::span<const T> 
     for (int64_t i = b; i < e; ++i) {
       const size_t r = static_cast<size_t>(i);
       c.rows[r] = row_msm(values.subspan(r * cols, cols), gens, split_rows ? nullptr : pool) +
-                  key.h().MulCt(blinds[r]);
+                  key.MulH(blinds[r]);
     }
   };
   if (split_rows)

@@ -117,8 +117,9 @@ Point Point::MulCt(const Scalar& s) const {
   for (int i = 63; i >= 0; --i) {
     acc = acc.Double().Double().Double().Double();
     const int d = e[i];
-    const uint32_t neg = static_cast<uint32_t>(d) >> 31;   // 1 if d < 0
-    const uint32_t mag = static_cast<uint32_t>((d ^ -static_cast<int>(neg)) + static_cast<int>(neg));
+    const uint32_t neg = static_cast<uint32_t>(d) >> 31;  // 1 if d < 0
+    const uint32_t mag =
+        static_cast<uint32_t>((d ^ -static_cast<int>(neg)) + static_cast<int>(neg));
     CachedPoint sel = kIdentityCached;
     for (uint32_t j = 0; j < 8; ++j) CachedSelect(&sel, table[j], CtEqInt(mag, j + 1));
     // Negation of a cached point: swap Y+X and Y-X, negate 2dT.
@@ -152,6 +153,40 @@ Point Point::MulVartime(const Scalar& s) const {
 }
 
 Point MulBase(const Scalar& s) { return Point::Generator().MulCt(s); }
+
+FixedBaseTable::FixedBaseTable(const Point& base) {
+  table_.resize(64 * 8);
+  Point row = base;  // 16^i·P
+  for (int i = 0; i < 64; ++i) {
+    const CachedPoint row_cached = row.ToCached();
+    Point multiple = row;
+    for (int j = 0; j < 8; ++j) {
+      table_[static_cast<size_t>(8 * i + j)] = multiple.ToCached();
+      if (j < 7) multiple = multiple.Add(row_cached);
+    }
+    row = row.Double().Double().Double().Double();
+  }
+}
+
+Point FixedBaseTable::Mul(const Scalar& s) const {
+  int8_t e[64];
+  SignedRadix16(s, e);
+  Point acc;
+  for (int i = 0; i < 64; ++i) {
+    const int d = e[i];
+    const uint32_t neg = static_cast<uint32_t>(d) >> 31;  // 1 if d < 0
+    const uint32_t mag =
+        static_cast<uint32_t>((d ^ -static_cast<int>(neg)) + static_cast<int>(neg));
+    CachedPoint sel = kIdentityCached;
+    const CachedPoint* row = table_.data() + 8 * i;
+    for (uint32_t j = 0; j < 8; ++j) CachedSelect(&sel, row[j], CtEqInt(mag, j + 1));
+    CachedPoint negated{sel.y_minus_x, sel.y_plus_x, sel.z, FeNeg(sel.t2d)};
+    CachedSelect(&sel, negated, static_cast<uint8_t>(neg));
+    acc = acc.Add(sel);
+  }
+  for (int i = 0; i < 64; ++i) e[i] = 0;  // the digits are secret
+  return acc;
+}
 
 bool Point::operator==(const Point& o) const {
   const uint8_t a = FeEqual(FeMul(x_, o.y_), FeMul(y_, o.x_));

@@ -24,16 +24,22 @@ CommitmentKey CommitmentKey::Derive(size_t max_vector_length, ThreadPool* pool) 
   CommitmentKey key;
   key.vec_ = PedersenGenerators::Derive(kVectorDomain, max_vector_length, pool);
   key.g_ = PedersenGenerators::DeriveG(kValueDomain, 0);
+  key.g_table_ = std::make_shared<const FixedBaseTable>(key.g_);
+  key.h_table_ = std::make_shared<const FixedBaseTable>(key.vec_.h());
   return key;
 }
 
 Point CommitmentKey::CommitValue(const Scalar& v, const Scalar& r) const {
-  return g_.MulCt(v) + vec_.h().MulCt(r);
+  return g_table_->Mul(v) + h_table_->Mul(r);
 }
 
 Result<Point> CommitmentKey::CommitVector(std::span<const Scalar> v, const Scalar& r,
                                           ThreadPool* pool) const {
-  return PedersenCommit(vec_, v, r, pool);
+  if (v.size() > vec_.size())
+    return Status::InvalidArgument("vector commitment to " + std::to_string(v.size()) +
+                                   " values with only " + std::to_string(vec_.size()) +
+                                   " generators");
+  return MsmAffine(v, vec_.g_affine().first(v.size()), pool) + MulH(r);
 }
 
 CommittedValue CommitFresh(const CommitmentKey& key, const Scalar& value) {
@@ -50,7 +56,7 @@ EqualityProof ProveEquality(const CommitmentKey& key, const Point& c1, const Sca
   transcript->AppendPoint("eq/c2", c2);
   const Scalar k = Scalar::Random();
   EqualityProof proof;
-  proof.nonce_commitment = key.h().MulCt(k);
+  proof.nonce_commitment = key.MulH(k);
   transcript->AppendPoint("eq/nonce", proof.nonce_commitment);
   const Scalar c = transcript->ChallengeScalar("eq/challenge");
   proof.response = k + c * (blind1 - blind2);
@@ -79,7 +85,7 @@ ProductProof ProveProduct(const CommitmentKey& key, const CommittedValue& x,
   ProductProof p;
   p.alpha = key.CommitValue(b1, b2);
   p.beta = key.CommitValue(b3, b4);
-  p.delta = x.commitment.MulCt(b3) + key.h().MulCt(b5);
+  p.delta = x.commitment.MulCt(b3) + key.MulH(b5);
   transcript->AppendPoint("prod/alpha", p.alpha);
   transcript->AppendPoint("prod/beta", p.beta);
   transcript->AppendPoint("prod/delta", p.delta);

@@ -109,8 +109,9 @@ TEST(SodiumCrossCheck, AddSubAndFromHash) {
   crypto_hash_sha512(h.data(), reinterpret_cast<const uint8_t*>(msg.data()), msg.size());
   std::array<uint8_t, 32> want;
   crypto_core_ristretto255_from_hash(want.data(), h.data());
-  EXPECT_EQ(Hex(Point::HashToGroup({reinterpret_cast<const uint8_t*>(msg.data()), msg.size()}).Encode()),
-            Hex(want));
+  EXPECT_EQ(
+      Hex(Point::HashToGroup({reinterpret_cast<const uint8_t*>(msg.data()), msg.size()}).Encode()),
+      Hex(want));
 }
 
 // libsodium 1.0.18 (Debian bookworm) ignores bit 255 when validating, while RFC 9496 §4.3.1
@@ -147,8 +148,7 @@ TEST(SodiumCrossCheck, DecodingAgreesOnMutatedValidEncodings) {
     for (int bit = 0; bit < 256; bit += (i % 16) + 1) {
       std::array<uint8_t, 32> b = good;
       b[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
-      ASSERT_EQ(Point::Decode(b).ok(), SodiumValid(b))
-          << Hex(b);
+      ASSERT_EQ(Point::Decode(b).ok(), SodiumValid(b)) << Hex(b);
     }
   }
 }
@@ -241,6 +241,18 @@ TEST(SerializeTest, RoundTripAndStrictness) {
   Result<Scalar> s = rs.ReadScalar();
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("offset 0"), std::string::npos);
+}
+
+TEST(FixedBaseTable, MatchesMulCt) {
+  const Point p = testing::RandomPoint();
+  const FixedBaseTable table(p);
+  std::vector<Scalar> scalars{Scalar::Zero(),         Scalar::One(),
+                              -Scalar::One(),         Scalar::FromUint64(8),
+                              Scalar::FromUint64(15), Scalar::FromUint64(16)};
+  for (int i = 0; i < 20; ++i) scalars.push_back(testing::RandomScalar());
+  for (const Scalar& s : scalars) EXPECT_EQ(table.Mul(s), p.MulCt(s)) << s.ToHex();
+  EXPECT_EQ(FixedBaseTable(Point::Generator()).Mul(Scalar::FromUint64(2)),
+            Point::Generator().Double());
 }
 
 }  // namespace

@@ -94,6 +94,22 @@ class Point {
   Fe x_, y_, z_, t_;
 };
 
+// Precomputed multiples (j+1)·16^i·P (i < 64, j < 8) of a fixed point P, for constant-time
+// multiplication without doublings: 64 masked table lookups and 64 additions (about 2.5×
+// faster than MulCt). 80 KB per point; build once per base (blinding generator h, value
+// generator g).
+class FixedBaseTable {
+ public:
+  FixedBaseTable() = default;
+  explicit FixedBaseTable(const Point& base);
+  // s·P, constant time in s (same digit recoding and masked selection as MulCt).
+  Point Mul(const Scalar& s) const;
+  bool empty() const { return table_.empty(); }
+
+ private:
+  std::vector<CachedPoint> table_;  // table_[8 i + j] = (j+1)·16^i·P
+};
+
 // Converts points to normalized (Z = 1) form with one shared field inversion.
 std::vector<AffineNielsPoint> BatchToAffineNiels(std::span<const Point> points);
 // Scalar multiple of the generator, constant time.

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -41,8 +42,10 @@ class CommitmentKey {
   const Point& g() const { return g_; }
   const Point& h() const { return vec_.h(); }
 
-  // v·g + r·h, constant time (v and r may be secret).
+  // v·g + r·h, constant time (v and r may be secret; fixed-base tables).
   Point CommitValue(const Scalar& v, const Scalar& r) const;
+  // r·h, constant time (the blinding term of every commitment).
+  Point MulH(const Scalar& r) const { return h_table_->Mul(r); }
   // Σ v_i·G_i + r·h; variable time in v (docs/zk.md "Side channels").
   Result<Point> CommitVector(std::span<const Scalar> v, const Scalar& r,
                              ThreadPool* pool = nullptr) const;
@@ -50,6 +53,8 @@ class CommitmentKey {
  private:
   PedersenGenerators vec_;
   Point g_;
+  // Shared so that copies of a key stay cheap (each table is 80 KB).
+  std::shared_ptr<const FixedBaseTable> g_table_, h_table_;
 };
 
 // A committed scalar known to the prover.
