@@ -33,9 +33,9 @@ struct Built {
   std::vector<Digest> round_digests;
 };
 
-class ReceiptTest : public ::testing::Test {
+class ConsensusReceiptTest : public ::testing::Test {
  protected:
-  ReceiptTest() : nodes_(6) {
+  ConsensusReceiptTest() : nodes_(6) {
     for (size_t i = 0; i < nodes_.size(); ++i) registered_.insert(nodes_[i].public_key());
     lookup_ = [this](const PublicKey& k) { return registered_.count(k) > 0; };
   }
@@ -128,7 +128,7 @@ class ReceiptTest : public ::testing::Test {
   NodeKeyLookup lookup_;
 };
 
-TEST_F(ReceiptTest, VerifiesAndSaysWhatItProves) {
+TEST_F(ConsensusReceiptTest, VerifiesAndSaysWhatItProves) {
   const Built b = Build();
   ASSERT_EQ(b.receipt.segments[0].commitments.size(), 2u);  // the wrong member is left out
   ASSERT_EQ(b.receipt.segments[1].commitments.size(), 3u);
@@ -148,7 +148,7 @@ TEST_F(ReceiptTest, VerifiesAndSaysWhatItProves) {
   for (const std::string& line : report->proves) std::printf("  proves: %s\n", line.c_str());
 }
 
-TEST_F(ReceiptTest, EncodeDecodeRoundTrip) {
+TEST_F(ConsensusReceiptTest, EncodeDecodeRoundTrip) {
   const Built b = Build();
   const std::string bytes = Encode(b.receipt);
   auto decoded = DecodeReceipt(bytes);
@@ -158,7 +158,7 @@ TEST_F(ReceiptTest, EncodeDecodeRoundTrip) {
   EXPECT_EQ(decoded->request_id, "req-42");
 }
 
-TEST_F(ReceiptTest, AuditModeReceiptVerifies) {
+TEST_F(ConsensusReceiptTest, AuditModeReceiptVerifies) {
   const Built b = Build(Mode::kAudit);
   ASSERT_EQ(b.receipt.segments[0].commitments.size(), 2u);
   auto report = VerifyReceipt(Encode(b.receipt), lookup_);
@@ -172,7 +172,7 @@ TEST_F(ReceiptTest, AuditModeReceiptVerifies) {
 }
 
 // Every scalar or bytes field anywhere in the message, changed one at a time.
-TEST_F(ReceiptTest, AnyChangedFieldFails) {
+TEST_F(ConsensusReceiptTest, AnyChangedFieldFails) {
   const Built b = Build();
   v1::Receipt original;
   ASSERT_TRUE(original.ParseFromString(Encode(b.receipt)));
@@ -254,13 +254,13 @@ TEST_F(ReceiptTest, AnyChangedFieldFails) {
   std::printf("%zu single-field changes, all rejected\n", leaves);
 }
 
-TEST_F(ReceiptTest, ChangedRevealSaysItDoesNotOpen) {
+TEST_F(ConsensusReceiptTest, ChangedRevealSaysItDoesNotOpen) {
   Receipt r = Build().receipt;
   r.segments[1].reveals[0].output_digest[0] ^= 1;
   ExpectRejected(r, "does not open its commitment");
 }
 
-TEST_F(ReceiptTest, RemovedSignatureFails) {
+TEST_F(ConsensusReceiptTest, RemovedSignatureFails) {
   const Built b = Build();
   v1::Receipt m;
   ASSERT_TRUE(m.ParseFromString(Encode(b.receipt)));
@@ -272,7 +272,7 @@ TEST_F(ReceiptTest, RemovedSignatureFails) {
       << report.status().message();
 }
 
-TEST_F(ReceiptTest, ReplacedSignatureFails) {
+TEST_F(ConsensusReceiptTest, ReplacedSignatureFails) {
   const Built b = Build();
   Receipt r = b.receipt;
   // Node B's signature over node A's commitment fields: well-formed, wrong signer.
@@ -283,7 +283,7 @@ TEST_F(ReceiptTest, ReplacedSignatureFails) {
   ExpectRejected(r, "commitment signature of node " + registry::NodeIdOf(a.member));
 }
 
-TEST_F(ReceiptTest, VoteFromOutsideTheCommitteeFails) {
+TEST_F(ConsensusReceiptTest, VoteFromOutsideTheCommitteeFails) {
   const Built b = Build();
   Receipt r = b.receipt;
   const registry::Identity* outsider = NonMember(b, 0);
@@ -296,21 +296,21 @@ TEST_F(ReceiptTest, VoteFromOutsideTheCommitteeFails) {
   ExpectRejected(r, "vote from node " + outsider->node_id() + ", who is outside the committee");
 }
 
-TEST_F(ReceiptTest, QuorumNotMetFails) {
+TEST_F(ConsensusReceiptTest, QuorumNotMetFails) {
   Receipt r = Build().receipt;
   r.segments[0].commitments.pop_back();
   r.segments[0].reveals.pop_back();
   ExpectRejected(r, "segment 1: quorum not met: 1 agreeing vote(s), the committee of 3 needs 2");
 }
 
-TEST_F(ReceiptTest, DuplicatedVoteFails) {
+TEST_F(ConsensusReceiptTest, DuplicatedVoteFails) {
   Receipt r = Build().receipt;
   r.segments[0].commitments[1] = r.segments[0].commitments[0];
   r.segments[0].reveals[1] = r.segments[0].reveals[0];
   ExpectRejected(r, "votes twice");
 }
 
-TEST_F(ReceiptTest, DisagreeingVoteFails) {
+TEST_F(ConsensusReceiptTest, DisagreeingVoteFails) {
   const Built b = Build();
   Receipt r = b.receipt;
   // A committee member's valid vote for another output, slipped into the quorum.
@@ -321,14 +321,14 @@ TEST_F(ReceiptTest, DisagreeingVoteFails) {
   ExpectRejected(r, "committed to a different input or output");
 }
 
-TEST_F(ReceiptTest, UnregisteredKeyFails) {
+TEST_F(ConsensusReceiptTest, UnregisteredKeyFails) {
   const Built b = Build();
   const PublicKey m = b.receipt.segments[0].commitments[0].member;
   registered_.erase(m);
   ExpectRejected(b.receipt, "eligible node " + registry::NodeIdOf(m) + " is not a registered node");
 }
 
-TEST_F(ReceiptTest, TopLevelDigestsMustMatchTheSegments) {
+TEST_F(ConsensusReceiptTest, TopLevelDigestsMustMatchTheSegments) {
   Receipt r = Build().receipt;
   r.output_digest[0] ^= 1;
   ExpectRejected(r, "output_digest is not the output the last segment's quorum revealed");
@@ -337,7 +337,7 @@ TEST_F(ReceiptTest, TopLevelDigestsMustMatchTheSegments) {
   ExpectRejected(r, "input_digest is not the input the first segment's quorum signed");
 }
 
-TEST_F(ReceiptTest, ForgedSelectionFails) {
+TEST_F(ConsensusReceiptTest, ForgedSelectionFails) {
   const Built b = Build();
   Receipt r = b.receipt;
   // A non-designated node proves the VRF itself (to pick a friendlier committee).
@@ -353,7 +353,7 @@ TEST_F(ReceiptTest, ForgedSelectionFails) {
   ExpectRejected(r, "designated selector");
 }
 
-TEST_F(ReceiptTest, StructuralLimits) {
+TEST_F(ConsensusReceiptTest, StructuralLimits) {
   Receipt r = Build().receipt;
   std::swap(r.segments[0], r.segments[1]);
   EXPECT_FALSE(EncodeReceipt(r).ok());  // indices must increase
@@ -371,7 +371,7 @@ TEST_F(ReceiptTest, StructuralLimits) {
   EXPECT_FALSE(DecodeReceipt(std::string(kMaxReceiptBytes + 1, '\0')).ok());
 }
 
-TEST_F(ReceiptTest, TruncationsFailWithAReason) {
+TEST_F(ConsensusReceiptTest, TruncationsFailWithAReason) {
   const std::string bytes = Encode(Build().receipt);
   for (size_t len = 0; len < bytes.size(); len += 7) {
     auto report = VerifyReceipt(std::string_view(bytes).substr(0, len), lookup_);
@@ -380,7 +380,7 @@ TEST_F(ReceiptTest, TruncationsFailWithAReason) {
   }
 }
 
-TEST_F(ReceiptTest, MakeReceiptSegmentRefusesARoundWithoutQuorum) {
+TEST_F(ConsensusReceiptTest, MakeReceiptSegmentRefusesARoundWithoutQuorum) {
   const RoundParams p = Params(1);
   auto sel = DrawCommittee(*nodes_.Find(DesignatedSelector(p)), p);
   ASSERT_TRUE(sel.ok());
