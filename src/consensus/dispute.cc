@@ -68,4 +68,62 @@ Result<Divergence> LocateDivergence(std::span<const Digest> trace_a, const Diges
   return LocateDivergence(a.size(), [&](size_t i) { return a[i] == b[i]; });
 }
 
+Result<Escalation> Escalate(const RoundOutcome& outcome, std::span<const MemberTrace> traces) {
+  if (outcome.accepted)
+    return Status::FailedPrecondition("the round reached a quorum: nothing to escalate");
+  if (outcome.groups.size() < 2)
+    return Status::FailedPrecondition("fewer than two groups of opened votes: no disagreement");
+  Escalation e;
+  e.groups = outcome.groups;
+  // The committed trace root of each member in a group, and its group index.
+  auto find = [&](const registry::PublicKey& m, size_t* group, Digest* root) {
+    for (size_t g = 0; g < e.groups.size(); ++g)
+      for (size_t i = 0; i < e.groups[g].members.size(); ++i)
+        if (e.groups[g].members[i] == m) {
+          *group = g;
+          *root = e.groups[g].trace_roots[i];
+          return true;
+        }
+    return false;
+  };
+  const MemberTrace* first[2] = {nullptr, nullptr};
+  Digest roots[2]{};
+  for (const MemberTrace& t : traces) {
+    size_t group = 0;
+    Digest root{};
+    const std::string id = registry::NodeIdOf(t.member);
+    if (!find(t.member, &group, &root)) {
+      e.rejected_traces.push_back("trace from " + id + ", who has no opened vote in this round");
+      continue;
+    }
+    if (TraceRoot(t.layer_digests) != root) {
+      e.rejected_traces.push_back("trace from " + id +
+                                  " does not match the trace root it committed to");
+      continue;
+    }
+    e.traces.push_back(t);
+    if (group < 2 && first[group] == nullptr) {
+      first[group] = &t;
+      roots[group] = root;
+    }
+  }
+  if (first[0] != nullptr && first[1] != nullptr) {
+    Result<Divergence> d =
+        LocateDivergence(first[0]->layer_digests, roots[0], first[1]->layer_digests, roots[1]);
+    if (d.ok()) {
+      e.localized = true;
+      e.member_a = first[0]->member;
+      e.member_b = first[1]->member;
+      e.divergence = *d;
+    } else {
+      // Equal traces with different outputs, or traces of different lengths: the dispute is
+      // not about a layer (e.g. one member ran another segment); report it as it is.
+      e.rejected_traces.push_back(
+          "cannot localise between " + registry::NodeIdOf(first[0]->member) + " and " +
+          registry::NodeIdOf(first[1]->member) + ": " + d.status().message());
+    }
+  }
+  return e;
+}
+
 }  // namespace veil::consensus

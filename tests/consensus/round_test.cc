@@ -642,6 +642,48 @@ TEST(ConsensusDisputeTest, RefusesBadInput) {
   EXPECT_NE(TraceRoot({}), TraceRoot(c));
 }
 
+TEST(ConsensusDisputeTest, EscalationLocalisesTheDisagreement) {
+  testing::Nodes nodes(3);
+  // Three members, three different traces: layer 5 differs for node 1, layer 2 for node 2.
+  std::vector<std::vector<Digest>> traces(3, std::vector<Digest>(12));
+  for (auto& t : traces)
+    for (size_t i = 0; i < t.size(); ++i) t[i] = D(static_cast<uint8_t>(i));
+  for (size_t i = 5; i < 12; ++i) traces[1][i][0] ^= 1;
+  for (size_t i = 2; i < 12; ++i) traces[2][i][1] ^= 1;
+  Round round;
+  round.round_digest = D(0x77);
+  for (size_t i = 0; i < 3; ++i) {
+    round.committee.push_back(nodes[i].public_key());
+    auto s =
+        CommitOutput(nodes[i], round.round_digest, kInput, traces[i].back(), TraceRoot(traces[i]));
+    round.commitments.push_back(s->commitment);
+    round.reveals.push_back(s->reveal);
+  }
+  auto o = round.Evaluate(2);
+  ASSERT_TRUE(o.ok());
+  ASSERT_FALSE(o->accepted);
+  std::vector<MemberTrace> sent;
+  for (size_t i = 0; i < 3; ++i) sent.push_back({nodes[i].public_key(), traces[i]});
+  MemberTrace forged = sent[1];  // a trace that is not the one node 1 committed to
+  forged.layer_digests[0][0] ^= 1;
+  sent.insert(sent.begin(), forged);
+  auto e = Escalate(*o, sent);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->groups.size(), 3u);
+  EXPECT_EQ(e->traces.size(), 3u);
+  ASSERT_EQ(e->rejected_traces.size(), 1u);
+  EXPECT_NE(e->rejected_traces[0].find("does not match the trace root"), std::string::npos);
+  ASSERT_TRUE(e->localized);
+  EXPECT_EQ(e->member_a, nodes[0].public_key());
+  EXPECT_EQ(e->member_b, nodes[1].public_key());
+  EXPECT_EQ(e->divergence.layer, 5u);
+  EXPECT_LE(e->divergence.comparisons, DivergenceComparisonBound(12));
+  // An accepted round has nothing to escalate.
+  const Round honest = HonestRound(nodes, 3);
+  auto accepted = honest.Evaluate(2);
+  EXPECT_EQ(Escalate(*accepted, sent).status().code(), StatusCode::kFailedPrecondition);
+}
+
 // ---------------------------------------------------------------- reputation
 
 TEST(ConsensusReputationTest, UpdateRuleAndClamp) {

@@ -18,7 +18,9 @@
 #include <span>
 #include <vector>
 
+#include "veil/consensus/commit_reveal.h"
 #include "veil/digest.h"
+#include "veil/registry/identity.h"
 #include "veil/status.h"
 
 namespace veil::consensus {
@@ -48,5 +50,27 @@ Result<Divergence> LocateDivergence(std::span<const Digest> trace_a, const Diges
 
 // ceil(log2 n) + 1 for n >= 1: the comparison bound.
 size_t DivergenceComparisonBound(size_t layer_count);
+
+// A member's per-layer digests (its RunTrace::node_digests for the segment).
+struct MemberTrace {
+  registry::PublicKey member{};
+  std::vector<Digest> layer_digests;
+};
+
+// The evidence of a round without quorum: who disagrees with whom, their verified per-layer
+// traces, and the first layer where the two largest groups diverge (what a referee recomputes).
+struct Escalation {
+  std::vector<OutputGroup> groups;           // from the outcome, largest first
+  std::vector<MemberTrace> traces;           // only traces that match their member's committed root
+  std::vector<std::string> rejected_traces;  // which traces did not, and why
+  bool localized = false;  // a member of each of the two largest groups sent a trace
+  registry::PublicKey member_a{}, member_b{};  // the two compared members
+  Divergence divergence;                       // valid when localized
+};
+
+// Builds the escalation for a round that was not accepted (FailedPrecondition if it was, or if
+// it has fewer than two groups). Traces from members outside every group, or not matching the
+// trace root their member committed to, are rejected with a reason (never trusted).
+Result<Escalation> Escalate(const RoundOutcome& outcome, std::span<const MemberTrace> traces);
 
 }  // namespace veil::consensus
