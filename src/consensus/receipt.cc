@@ -316,6 +316,7 @@ std::string Hex(const Digest& d) { return DigestToHex(d); }
 }  // namespace
 
 Result<ReceiptReport> VerifyReceipt(std::string_view bytes, const NodeKeyLookup& is_registered) {
+  if (!is_registered) return Status::InvalidArgument("VerifyReceipt needs a node key lookup");
   VEIL_ASSIGN_OR_RETURN(const Receipt r, DecodeReceipt(bytes));
   ReceiptReport report;
   std::vector<AgreedSegment> agreed;
@@ -356,6 +357,7 @@ Result<ReceiptReport> VerifyReceipt(std::string_view bytes, const NodeKeyLookup&
       "anything about the client's raw input or final output, which never leave the client "
       "(segments run locally are not covered)",
       "when the request ran (a receipt carries no timestamp)"};
+  report.receipt = r;
   if (r.mode == Mode::kAudit)
     report.does_not_prove.push_back(
         "agreement of two nodes for segments not drawn for audit: those ran on one node");

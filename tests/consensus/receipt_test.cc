@@ -145,6 +145,9 @@ TEST_F(ConsensusReceiptTest, VerifiesAndSaysWhatItProves) {
   EXPECT_NE(report->proves[1].find("2 member(s) (quorum 2)"), std::string::npos);
   EXPECT_NE(report->proves[2].find("3 member(s) (quorum 2)"), std::string::npos);
   EXPECT_FALSE(report->does_not_prove.empty());
+  EXPECT_EQ(report->receipt.model_digest, b.receipt.model_digest);
+  EXPECT_EQ(report->receipt.segments.size(), 2u);
+  EXPECT_EQ(VerifyReceipt(bytes, nullptr).status().code(), StatusCode::kInvalidArgument);
   for (const std::string& line : report->proves) std::printf("  proves: %s\n", line.c_str());
 }
 

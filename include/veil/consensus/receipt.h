@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,12 +76,14 @@ Result<Receipt> DecodeReceipt(std::string_view bytes);
 using NodeKeyLookup = std::function<bool(const registry::PublicKey&)>;
 
 struct ReceiptReport {
+  Receipt receipt;                          // the verified receipt, for comparing its fields
   std::vector<std::string> proves;          // one line per fact the receipt establishes
   std::vector<std::string> does_not_prove;  // what the verifier must not conclude from it
 };
 
 // Decodes and checks everything offline. On failure the status says exactly why (which segment,
-// which node, which check).
+// which node, which check). `is_registered` must be set (InvalidArgument otherwise). The caller
+// compares report.receipt's model digest and request id with what it asked for.
 Result<ReceiptReport> VerifyReceipt(std::string_view bytes, const NodeKeyLookup& is_registered);
 
 }  // namespace veil::consensus
