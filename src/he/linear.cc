@@ -389,4 +389,123 @@ Result<Ciphertext> EncryptedLinearLayer::Evaluate(const Evaluator& evaluator,
   return std::move(*total);
 }
 
+// ---------------------------------------------------------------- Conv2d
+
+Result<EncryptedConv2dLayer> EncryptedConv2dLayer::Create(std::shared_ptr<const Context> context,
+                                                          const Conv2dShape& shape,
+                                                          std::span<const int8_t> weight,
+                                                          std::span<const int32_t> bias) {
+  const Conv2dShape& s = shape;
+  constexpr size_t kMaxDim = 1 << 16;  // keeps every product below in range
+  for (size_t v : {s.channels, s.height, s.width, s.out_channels, s.kernel_h, s.kernel_w,
+                   s.stride_h, s.stride_w}) {
+    if (v == 0 || v > kMaxDim) {
+      return Status::InvalidArgument("EncryptedConv2dLayer: sizes and strides must be in [1, " +
+                                     std::to_string(kMaxDim) + "]");
+    }
+  }
+  if (s.pad_top >= s.kernel_h || s.pad_bottom >= s.kernel_h || s.pad_left >= s.kernel_w ||
+      s.pad_right >= s.kernel_w) {
+    return Status::InvalidArgument("EncryptedConv2dLayer: pads must be smaller than the kernel");
+  }
+  if (s.height + s.pad_top + s.pad_bottom < s.kernel_h ||
+      s.width + s.pad_left + s.pad_right < s.kernel_w) {
+    return Status::InvalidArgument("EncryptedConv2dLayer: kernel larger than the padded input");
+  }
+  const size_t k = s.channels * s.kernel_h * s.kernel_w;
+  if (weight.size() != s.out_channels * k || bias.size() != s.out_channels) {
+    return Status::InvalidArgument("EncryptedConv2dLayer: weight must be [O, C, KH, KW] = " +
+                                   std::to_string(s.out_channels * k) + " values and bias [O]");
+  }
+  EncryptedConv2dLayer layer;
+  layer.shape_ = s;
+  layer.out_h_ = (s.height + s.pad_top + s.pad_bottom - s.kernel_h) / s.stride_h + 1;
+  layer.out_w_ = (s.width + s.pad_left + s.pad_right - s.kernel_w) / s.stride_w + 1;
+  // [O, C, KH, KW] flattened per output channel is the [O, C·KH·KW] matrix of the patches.
+  VEIL_ASSIGN_OR_RETURN(
+      EncryptedLinearLayer linear,
+      EncryptedLinearLayer::Create(std::move(context), s.out_channels, k, weight, bias));
+  layer.linear_.emplace(std::move(linear));
+  return layer;
+}
+
+size_t EncryptedConv2dLayer::groups() const {
+  const size_t positions = out_h_ * out_w_, cap = linear_->batch_capacity();
+  return (positions + cap - 1) / cap;
+}
+
+Result<std::vector<Plaintext>> EncryptedConv2dLayer::EncodeInput(const BatchEncoder& encoder,
+                                                                 std::span<const int8_t> x) const {
+  const Conv2dShape& s = shape_;
+  if (x.size() != s.channels * s.height * s.width) {
+    return Status::InvalidArgument("EncryptedConv2dLayer: input must be [C, H, W] = " +
+                                   std::to_string(s.channels * s.height * s.width) + " values");
+  }
+  const size_t k = s.channels * s.kernel_h * s.kernel_w, cap = linear_->batch_capacity();
+  std::vector<Plaintext> out;
+  std::vector<std::vector<int8_t>> patches;
+  for (size_t pos = 0; pos < out_h_ * out_w_; ++pos) {
+    const size_t i = pos / out_w_, j = pos % out_w_;
+    std::vector<int8_t> patch(k, 0);
+    for (size_t c = 0; c < s.channels; ++c) {
+      for (size_t u = 0; u < s.kernel_h; ++u) {
+        // Row in the unpadded input; out of range (padding) stays zero.
+        const size_t row = i * s.stride_h + u;
+        if (row < s.pad_top || row - s.pad_top >= s.height) continue;
+        for (size_t v = 0; v < s.kernel_w; ++v) {
+          const size_t col = j * s.stride_w + v;
+          if (col < s.pad_left || col - s.pad_left >= s.width) continue;
+          patch[(c * s.kernel_h + u) * s.kernel_w + v] =
+              x[(c * s.height + (row - s.pad_top)) * s.width + (col - s.pad_left)];
+        }
+      }
+    }
+    patches.push_back(std::move(patch));
+    if (patches.size() == cap || pos + 1 == out_h_ * out_w_) {
+      VEIL_ASSIGN_OR_RETURN(std::vector<Plaintext> plains, linear_->EncodeInputs(encoder, patches));
+      for (Plaintext& p : plains) out.push_back(std::move(p));
+      patches.clear();
+    }
+  }
+  return out;
+}
+
+Result<std::vector<Ciphertext>> EncryptedConv2dLayer::Evaluate(
+    const Evaluator& evaluator, const std::vector<Ciphertext>& inputs, const GaloisKeys& gk) const {
+  if (inputs.size() != input_ciphertexts()) {
+    return Status::InvalidArgument("EncryptedConv2dLayer: expected " +
+                                   std::to_string(input_ciphertexts()) +
+                                   " input ciphertexts, got " + std::to_string(inputs.size()));
+  }
+  const size_t per = linear_->input_ciphertexts();
+  std::vector<Ciphertext> out;
+  for (size_t g = 0; g < groups(); ++g) {
+    const std::vector<Ciphertext> group(inputs.begin() + static_cast<long>(g * per),
+                                        inputs.begin() + static_cast<long>((g + 1) * per));
+    VEIL_ASSIGN_OR_RETURN(Ciphertext r, linear_->Evaluate(evaluator, group, gk));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::vector<int64_t>> EncryptedConv2dLayer::DecodeOutput(
+    const BatchEncoder& encoder, const std::vector<Plaintext>& outputs) const {
+  if (outputs.size() != groups()) {
+    return Status::InvalidArgument("EncryptedConv2dLayer: expected " + std::to_string(groups()) +
+                                   " results, got " + std::to_string(outputs.size()));
+  }
+  const size_t positions = out_h_ * out_w_, cap = linear_->batch_capacity();
+  const size_t o_count = shape_.out_channels;
+  std::vector<int64_t> acc(o_count * positions);
+  for (size_t g = 0; g < outputs.size(); ++g) {
+    const size_t first = g * cap, count = std::min(cap, positions - first);
+    VEIL_ASSIGN_OR_RETURN(std::vector<std::vector<int64_t>> rows,
+                          linear_->DecodeOutputs(encoder, outputs[g], count));
+    for (size_t p = 0; p < count; ++p) {
+      for (size_t o = 0; o < o_count; ++o) acc[o * positions + first + p] = rows[p][o];
+    }
+  }
+  return acc;
+}
+
 }  // namespace veil::he

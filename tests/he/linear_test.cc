@@ -86,9 +86,8 @@ void CheckLayer(ParamSet set, size_t out, size_t in, const std::vector<int8_t>& 
                 const std::vector<int32_t>& bias, size_t batch, uint64_t seed,
                 const std::vector<std::vector<int8_t>>& given_inputs = {}) {
   Client& c = GetClient(set);
-  EncryptedLinearLayer layer =
-      Must(EncryptedLinearLayer::Create(c.ctx, out, in, std::span<const int8_t>(w),
-                                        std::span<const int32_t>(bias)));
+  EncryptedLinearLayer layer = Must(EncryptedLinearLayer::Create(
+      c.ctx, out, in, std::span<const int8_t>(w), std::span<const int32_t>(bias)));
   batch = std::min(batch, layer.batch_capacity());
   std::mt19937_64 rng(seed);  // test data only
   std::vector<std::vector<int8_t>> xs = given_inputs;
@@ -191,8 +190,10 @@ TEST(EncryptedLinear, Refusals) {
   // 4096 outputs of 1 input still fit (one diagonal of 4096 slots); 4097 do not.
   std::vector<int8_t> tall(4097, 1);
   std::vector<int32_t> tb(4097, 0);
-  EXPECT_TRUE(EncryptedLinearLayer::Create(c.ctx, 4096, 1, std::span<const int8_t>(tall).first(4096),
-                                           std::span<const int32_t>(tb).first(4096)).ok());
+  EXPECT_TRUE(EncryptedLinearLayer::Create(c.ctx, 4096, 1,
+                                           std::span<const int8_t>(tall).first(4096),
+                                           std::span<const int32_t>(tb).first(4096))
+                  .ok());
   EXPECT_FALSE(EncryptedLinearLayer::Create(c.ctx, 4097, 1, tall, tb).ok());
   // Wrong input counts.
   EncryptedLinearLayer layer = Must(EncryptedLinearLayer::Create(c.ctx, 2, 3, w, b));
@@ -219,8 +220,8 @@ TEST(EncryptedLinear, Refusals) {
 
 TEST(EncryptedLinear, SmallAndOddShapes) {
   // out < in, out > in, odd sizes, single row / column.
-  const std::vector<std::pair<size_t, size_t>> shapes = {
-      {7, 10}, {33, 100}, {10, 128}, {1, 1}, {5, 1}, {1, 9}, {40, 6}, {64, 64}};
+  const std::vector<std::pair<size_t, size_t>> shapes = {{7, 10}, {33, 100}, {10, 128}, {1, 1},
+                                                         {5, 1},  {1, 9},    {40, 6},   {64, 64}};
   uint64_t seed = 10;
   for (auto [out, in] : shapes) CheckRandomLayer(ParamSet::kN8192, out, in, 3, seed++);
 }
@@ -241,7 +242,6 @@ TEST(EncryptedLinear, MlpShapesBatched) {
   CheckRandomLayer(ParamSet::kN8192, 128, 256, 6, 21);
   CheckRandomLayer(ParamSet::kN8192, 256, 784, 6, 22);  // full batch: 6 vectors
 }
-
 
 TEST(EncryptedLinear, SplitsInputsLargerThanARow) {
   // N = 8192 rows hold 4096 slots: K = 5000 is cut into chunks of 2048 (3 ciphertexts).
@@ -278,6 +278,150 @@ TEST(EncryptedLinear, ShippedMlpLayers) {
 }
 
 TEST(EncryptedLinear, N16384) { CheckRandomLayer(ParamSet::kN16384, 33, 100, 4, 41); }
+
+// docs/arithmetic.md, Conv2d with group 1 and dilation 1 (zeros outside the input).
+std::vector<int64_t> PlainConv(const Conv2dShape& s, size_t oh, size_t ow,
+                               const std::vector<int8_t>& x, const std::vector<int8_t>& w,
+                               const std::vector<int32_t>& bias) {
+  std::vector<int64_t> acc(s.out_channels * oh * ow);
+  for (size_t o = 0; o < s.out_channels; ++o) {
+    for (size_t i = 0; i < oh; ++i) {
+      for (size_t j = 0; j < ow; ++j) {
+        int64_t sum = bias[o];
+        for (size_t c = 0; c < s.channels; ++c) {
+          for (size_t u = 0; u < s.kernel_h; ++u) {
+            for (size_t v = 0; v < s.kernel_w; ++v) {
+              const int64_t r =
+                  static_cast<int64_t>(i * s.stride_h + u) - static_cast<int64_t>(s.pad_top);
+              const int64_t q =
+                  static_cast<int64_t>(j * s.stride_w + v) - static_cast<int64_t>(s.pad_left);
+              if (r < 0 || q < 0 || r >= static_cast<int64_t>(s.height) ||
+                  q >= static_cast<int64_t>(s.width)) {
+                continue;
+              }
+              sum += int64_t{x[(c * s.height + static_cast<size_t>(r)) * s.width +
+                               static_cast<size_t>(q)]} *
+                     w[((o * s.channels + c) * s.kernel_h + u) * s.kernel_w + v];
+            }
+          }
+        }
+        acc[(o * oh + i) * ow + j] = sum;
+      }
+    }
+  }
+  return acc;
+}
+
+void CheckConv(const Conv2dShape& s, const std::vector<int8_t>& w, const std::vector<int32_t>& bias,
+               uint64_t seed) {
+  Client& c = GetClient(ParamSet::kN8192);
+  EncryptedConv2dLayer layer = Must(EncryptedConv2dLayer::Create(
+      c.ctx, s, std::span<const int8_t>(w), std::span<const int32_t>(bias)));
+  std::mt19937_64 rng(seed);  // test data only
+  const std::vector<int8_t> x = RandomInt8(s.channels * s.height * s.width, rng);
+  const std::vector<Plaintext> plains = Must(layer.EncodeInput(*c.encoder, x));
+  ASSERT_EQ(plains.size(), layer.input_ciphertexts());
+  std::vector<Ciphertext> cts;
+  for (const Plaintext& p : plains) cts.push_back(Must(c.enc->EncryptSymmetric(p)));
+  const GaloisKeys& gk = c.Keys(layer.RequiredGaloisSteps());
+  const std::vector<Ciphertext> results = Must(layer.Evaluate(*c.eval, cts, gk));
+  ASSERT_EQ(results.size(), layer.groups());
+  std::vector<Plaintext> decrypted;
+  for (const Ciphertext& r : results) {
+    EXPECT_GE(Must(c.dec->InvariantNoiseBudget(r)), kMinBudget);
+    decrypted.push_back(Must(c.dec->Decrypt(r)));
+  }
+  std::printf(
+      "  conv %zux%zux%zu -> %zu channels, %zux%zu kernel: %zu positions in %zu "
+      "ciphertexts\n",
+      s.channels, s.height, s.width, s.out_channels, s.kernel_h, s.kernel_w,
+      layer.out_height() * layer.out_width(), layer.input_ciphertexts());
+  EXPECT_EQ(Must(layer.DecodeOutput(*c.encoder, decrypted)),
+            PlainConv(s, layer.out_height(), layer.out_width(), x, w, bias));
+}
+
+TEST(EncryptedConv2d, CnnFirstLayerShapeRandomWeights) {
+  Conv2dShape s;
+  s.channels = 1, s.height = 28, s.width = 28, s.out_channels = 16, s.kernel_h = 3, s.kernel_w = 3,
+  s.pad_top = s.pad_left = s.pad_bottom = s.pad_right = 1;
+  std::mt19937_64 rng(90);
+  std::vector<int32_t> bias(16);
+  for (auto& b : bias) b = static_cast<int32_t>(rng() % 200001) - 100000;
+  CheckConv(s, RandomInt8(16 * 9, rng), bias, 91);
+}
+
+TEST(EncryptedConv2d, StridedPaddedMultiChannel) {
+  Conv2dShape s;
+  s.channels = 3, s.height = 9, s.width = 7, s.out_channels = 5, s.kernel_h = 3, s.kernel_w = 2,
+  s.stride_h = 2, s.stride_w = 1, s.pad_top = 1, s.pad_left = 0, s.pad_bottom = 0, s.pad_right = 1;
+  std::mt19937_64 rng(92);
+  std::vector<int32_t> bias(5);
+  for (auto& b : bias) b = static_cast<int32_t>(rng() % 2001) - 1000;
+  CheckConv(s, RandomInt8(5 * 3 * 3 * 2, rng), bias, 93);
+}
+
+TEST(EncryptedConv2d, ShippedCnnFirstConv) {
+  Result<Graph> g = veil::testing::ImportShipped("cnn");
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  const Node* conv = nullptr;
+  for (const Node& node : g->nodes) {
+    if (node.kind == OpKind::kConv2d) {
+      conv = &node;
+      break;
+    }
+  }
+  ASSERT_NE(conv, nullptr);
+  const Tensor* w = conv->FindParam("weight");
+  const Tensor* b = conv->FindParam("bias");
+  ASSERT_NE(w, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_EQ(w->shape().size(), 4u);
+  ASSERT_EQ(conv->AttrInt("group", 1), 1);
+  const std::vector<int64_t> strides = conv->AttrInts("strides");
+  const std::vector<int64_t> pads = conv->AttrInts("pads");
+  ASSERT_EQ(strides.size(), 2u);
+  ASSERT_EQ(pads.size(), 4u);
+  Conv2dShape s;
+  s.out_channels = static_cast<size_t>(w->shape()[0]);
+  s.channels = static_cast<size_t>(w->shape()[1]);
+  s.kernel_h = static_cast<size_t>(w->shape()[2]);
+  s.kernel_w = static_cast<size_t>(w->shape()[3]);
+  s.height = s.width = 28;  // Fashion-MNIST
+  s.stride_h = static_cast<size_t>(strides[0]), s.stride_w = static_cast<size_t>(strides[1]);
+  s.pad_top = static_cast<size_t>(pads[0]), s.pad_left = static_cast<size_t>(pads[1]);
+  s.pad_bottom = static_cast<size_t>(pads[2]), s.pad_right = static_cast<size_t>(pads[3]);
+  CheckConv(s, std::vector<int8_t>(w->i8().begin(), w->i8().end()),
+            std::vector<int32_t>(b->i32().begin(), b->i32().end()), 94);
+}
+
+TEST(EncryptedConv2d, Refusals) {
+  Client& c = GetClient(ParamSet::kN8192);
+  Conv2dShape s;
+  s.channels = 1, s.height = 4, s.width = 4, s.out_channels = 2, s.kernel_h = 3, s.kernel_w = 3;
+  const std::vector<int8_t> w(18, 1);
+  const std::vector<int32_t> bias(2, 0);
+  auto make = [&](const Conv2dShape& shape, size_t weights) {
+    std::vector<int8_t> ws(weights, 1);
+    return EncryptedConv2dLayer::Create(c.ctx, shape, std::span<const int8_t>(ws),
+                                        std::span<const int32_t>(bias));
+  };
+  ASSERT_TRUE(make(s, 18).ok());
+  EXPECT_FALSE(make(s, 17).ok());  // weight size
+  Conv2dShape bad = s;
+  bad.stride_h = 0;
+  EXPECT_FALSE(make(bad, 18).ok());
+  bad = s;
+  bad.pad_left = 3;  // pad >= kernel
+  EXPECT_FALSE(make(bad, 18).ok());
+  bad = s;
+  bad.height = 2;  // kernel taller than the (unpadded) input
+  EXPECT_FALSE(make(bad, 18).ok());
+  const EncryptedConv2dLayer layer = Must(make(s, 18));
+  EXPECT_FALSE(layer.EncodeInput(*c.encoder, std::vector<int8_t>(15)).ok());  // input size
+  const GaloisKeys& gk = c.Keys(layer.RequiredGaloisSteps());
+  EXPECT_FALSE(layer.Evaluate(*c.eval, {}, gk).ok());     // ciphertext count
+  EXPECT_FALSE(layer.DecodeOutput(*c.encoder, {}).ok());  // result count
+}
 #else
 // Built into he_linear_slow_test (ctest label "slow": minutes under the sanitizers).
 TEST(EncryptedLinearSlow, N16384Mlp1) {

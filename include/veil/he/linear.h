@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -36,9 +37,9 @@ struct LinearLayout {
   size_t in_features = 0, out_features = 0;
   size_t chunk_in = 0, chunks = 0, out_pad = 0;
   size_t diagonals = 0, len = 0, stride = 0;
-  size_t baby = 0, giant = 0;      // baby * giant >= diagonals
-  size_t blocks_per_row = 0;       // floor((N/2) / stride)
-  size_t capacity = 0;             // batch vectors per ciphertext = 2 * blocks_per_row
+  size_t baby = 0, giant = 0;  // baby * giant >= diagonals
+  size_t blocks_per_row = 0;   // floor((N/2) / stride)
+  size_t capacity = 0;         // batch vectors per ciphertext = 2 * blocks_per_row
 };
 
 class EncryptedLinearLayer {
@@ -90,6 +91,58 @@ class EncryptedLinearLayer {
   Plaintext bias_;
   size_t products_ = 0;
   int64_t max_abs_acc_ = 0;
+};
+
+// Conv2d (docs/arithmetic.md; group 1, dilation 1) as packed products. The key holder lowers
+// its input to im2col patches — one int8 vector of C·KH·KW values per output position,
+// zeros where the window covers padding — and packs them EncryptedLinearLayer-style, many
+// patches per ciphertext; the node evaluates the [O, C·KH·KW] weight matrix on every patch.
+// acc[o, i, j] = bias[o] + Σ x̃[c, i·sh − pt + u, j·sw − pl + v] · weight[o, c, u, v],
+// exactly. The patches repeat each input value up to KH·KW times, so the upload is that much
+// larger than the raw input (e.g. 3 ciphertexts instead of 1 for the shipped CNN's first
+// layer, 1×28×28 → 16 channels, 3×3, pad 1).
+struct Conv2dShape {
+  size_t channels = 0, height = 0, width = 0;  // input [C, H, W]
+  size_t out_channels = 0, kernel_h = 0, kernel_w = 0;
+  size_t stride_h = 1, stride_w = 1;
+  size_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+};
+
+class EncryptedConv2dLayer {
+ public:
+  // weight: [O, C, KH, KW] row-major int8; bias: [O] int32. Refuses empty or inconsistent
+  // shapes, zero strides, pads >= the kernel, kernels larger than the padded input, and
+  // layers whose accumulators could reach t/2 (as EncryptedLinearLayer).
+  static Result<EncryptedConv2dLayer> Create(std::shared_ptr<const Context> context,
+                                             const Conv2dShape& shape,
+                                             std::span<const int8_t> weight,
+                                             std::span<const int32_t> bias);
+
+  const Conv2dShape& shape() const { return shape_; }
+  size_t out_height() const { return out_h_; }
+  size_t out_width() const { return out_w_; }
+  // Patch groups: each is evaluated as one packed linear product and yields one ciphertext.
+  size_t groups() const;
+  size_t input_ciphertexts() const { return groups() * linear_->input_ciphertexts(); }
+  std::vector<int> RequiredGaloisSteps() const { return linear_->RequiredGaloisSteps(); }
+  const EncryptedLinearLayer& linear() const { return *linear_; }
+
+  // Key holder: x [C, H, W] int8 -> input_ciphertexts() plaintexts to encrypt and send.
+  Result<std::vector<Plaintext>> EncodeInput(const BatchEncoder& encoder,
+                                             std::span<const int8_t> x) const;
+  // Node: one result ciphertext per group.
+  Result<std::vector<Ciphertext>> Evaluate(const Evaluator& evaluator,
+                                           const std::vector<Ciphertext>& inputs,
+                                           const GaloisKeys& gk) const;
+  // Key holder: the decrypted results (one per group) -> acc [O, OH, OW].
+  Result<std::vector<int64_t>> DecodeOutput(const BatchEncoder& encoder,
+                                            const std::vector<Plaintext>& outputs) const;
+
+ private:
+  EncryptedConv2dLayer() = default;
+  Conv2dShape shape_;
+  size_t out_h_ = 0, out_w_ = 0;
+  std::optional<EncryptedLinearLayer> linear_;
 };
 
 }  // namespace veil::he
