@@ -215,7 +215,7 @@ TEST(ConsensusCommitteeTest, AuditModeDrawsTheSecondNodeWithTheConfiguredProbabi
     EXPECT_EQ(s->quorum, s->committee.size());
     audited += s->audited;
   }
-  EXPECT_GT(audited, kRounds / 8);  // expected 50 of 200
+  EXPECT_GT(audited, 20);  // expected 50 of 200 (keys are fresh per run: > 4.9 sd margin)
   EXPECT_LT(audited, kRounds / 2);
   for (uint32_t per_million : {0u, 1000000u}) {
     RoundParams p = Params(nodes, 3, 1, 1);
