@@ -15,6 +15,7 @@
 #include "veil/consensus/committee.h"
 #include "veil/consensus/dispute.h"
 #include "veil/consensus/reputation.h"
+#include "veil/session.h"
 
 namespace veil::consensus {
 namespace {
@@ -276,6 +277,19 @@ std::string FaultOf(const RoundOutcome& o, const PublicKey& m) {
   for (const MemberFault& f : o.faults)
     if (f.member == m) return f.reason;
   return "";
+}
+
+TEST(ConsensusRoundTest, TensorListDigestNamesExactOutputs) {
+  Tensor a(DType::kInt8, {1, 4}), b(DType::kInt8, {1, 4}), c(DType::kInt8, {2, 2});
+  b.i8()[3] = 1;  // one element differs
+  const std::vector<Tensor> ab = {a, b};
+  const Digest d = TensorListDigest(ab);
+  const std::vector<Digest> parts = {TensorDigest(a), TensorDigest(b)};
+  EXPECT_EQ(d, TensorListDigest(parts));
+  EXPECT_NE(d, TensorListDigest(std::vector<Tensor>{b, a}));  // order matters
+  EXPECT_NE(d, TensorListDigest(std::vector<Tensor>{a, a}));  // one element
+  EXPECT_NE(TensorListDigest(std::vector<Tensor>{a}), TensorListDigest(std::vector<Tensor>{c}));
+  EXPECT_NE(TensorListDigest(std::vector<Tensor>{a}), TensorListDigest(std::vector<Tensor>{}));
 }
 
 TEST(ConsensusRoundTest, HonestCommitteeIsAccepted) {
