@@ -24,8 +24,9 @@
 //     reveal phase (copying or collusion).
 //  6. The remaining members are grouped by (input digest, output digest). If a group has at
 //     least q members the round is accepted with that output and every member outside it is
-//     faulty ("disagrees with the quorum"). Otherwise the round is not accepted, nobody is
-//     blamed for disagreeing, and the outcome lists the groups for escalation.
+//     faulty ("input or output disagrees with the quorum"). Otherwise the round is not
+//     accepted, nobody is blamed for disagreeing, and the outcome lists the groups for
+//     escalation (dispute.h: Escalate).
 #pragma once
 
 #include <array>
