@@ -19,4 +19,5 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 echo "== libFuzzer targets (bounded time)"
 CC=clang CXX=clang++ scripts/build.sh build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVEIL_FUZZ=ON \
   -DVEIL_BUILD_TESTS=OFF -DVEIL_BUILD_BENCH=OFF
-ctest --test-dir build-fuzz --output-on-failure --timeout 600
+# The fuzzers are independent and CPU-bound: one per core.
+ctest --test-dir build-fuzz --output-on-failure -j"$jobs" --timeout 600
