@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "format/test_graphs.h"
 #include "veil/model_file.h"
 #include "veil/net/node_server.h"
 #include "veil/v1/node.grpc.pb.h"
@@ -24,32 +25,8 @@ void Require(bool condition, const char* what) {
   }
 }
 
-veil::Graph TinyGraph() {
-  using namespace veil;
-  Graph g;
-  g.name = "tiny";
-  int prev = g.AddValue({"x", DType::kInt8, {4}, 1.0});
-  g.inputs = {prev};
-  for (int i = 0; i < 3; ++i) {
-    const int out = g.AddValue({"y" + std::to_string(i), DType::kInt8, {4}, 1.0});
-    Node n;
-    n.kind = OpKind::kLookup;
-    n.name = "lookup" + std::to_string(i);
-    n.inputs = {prev};
-    n.outputs = {out};
-    std::vector<int8_t> table(256);
-    for (int k = 0; k < 256; ++k) table[static_cast<size_t>(k)] = static_cast<int8_t>((k - 128) / 2);
-    n.SetParam("table", Tensor::FromInt8({256}, table));
-    g.nodes.push_back(n);
-    prev = out;
-  }
-  g.outputs = {prev};
-  g.segments = {{0, 1}, {1, 2}, {2, 3}};
-  return g;
-}
-
 struct Fixture {
-  veil::Graph graph = TinyGraph();
+  veil::Graph graph = veil::testing::MakeLookupChain(3, 4);
   std::unique_ptr<veil::net::NodeServer> node;
   std::unique_ptr<veil::v1::Node::Stub> stub;
   veil::v1::RunSegmentRequest valid;

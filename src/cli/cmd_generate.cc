@@ -46,27 +46,13 @@ int RunGenerate(const GenerateArgs& args) {
   split.session = options;
   split.client.deadline_ms = args.deadline_ms;
 
-  Result<Graph> graph = Status::Internal("no model");
-  Result<Networked> networked = Status::Internal("not networked");
-  std::shared_ptr<net::SplitRunner> runner;
-  if (!args.model_name.empty()) {
-    networked = ConnectNetworked(args.model_name, args.model, args.registry, args.data_dir, split);
-    if (!networked.ok()) return Fail(networked.status());
-    graph = networked->graph;
-    runner = networked->runner;
-  } else {
-    graph = LoadModel(args.model);
-    if (!graph.ok()) return Fail(graph.status());
-  }
+  auto target =
+      OpenTarget({args.model, args.model_name, args.registry, args.data_dir, args.route}, split);
+  if (!target.ok()) return Fail(target.status());
+  const Graph* graph = &target->graph;
+  std::shared_ptr<net::SplitRunner> runner = target->runner;
   if (graph->task != ModelTask::kTextGenerator)
     return Fail(Status::InvalidArgument(graph->name + " is not a text generator"));
-  if (!args.route.empty()) {
-    auto route = net::ParseRoute(args.route);
-    if (!route.ok()) return Fail(route.status());
-    auto r = net::SplitRunner::Create(*graph, *route, split);
-    if (!r.ok()) return Fail(r.status());
-    runner = std::move(r).value();
-  }
   std::vector<int> prompt(args.prompt.begin(), args.prompt.end());
   for (int& t : prompt) t = static_cast<unsigned char>(t);
   GenerateOptions gen;

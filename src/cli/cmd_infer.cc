@@ -84,19 +84,12 @@ int RunInfer(const InferArgs& args) {
   net::SplitOptions split;
   split.session = session;
   split.client.deadline_ms = args.deadline_ms;
-  std::shared_ptr<net::SplitRunner> runner;
+  auto target =
+      OpenTarget({args.model, args.model_name, args.registry, args.data_dir, args.route}, split);
+  if (!target.ok()) return Fail(target.status());
+  const Graph* graph = &target->graph;
+  std::shared_ptr<net::SplitRunner> runner = target->runner;
   std::unique_ptr<Session> local;
-  Result<Graph> graph = Status::Internal("no model");
-  Result<Networked> networked = Status::Internal("not networked");
-  if (!args.model_name.empty()) {
-    networked = ConnectNetworked(args.model_name, args.model, args.registry, args.data_dir, split);
-    if (!networked.ok()) return Fail(networked.status());
-    graph = networked->graph;
-    runner = networked->runner;
-  } else {
-    graph = LoadModel(args.model);
-    if (!graph.ok()) return Fail(graph.status());
-  }
   if (graph->outputs.size() != 1)
     return Fail(Status::Unsupported("veil infer handles single-output models"));
   if (args.prompt.empty() && graph->inputs.size() != 1)
@@ -105,12 +98,6 @@ int RunInfer(const InferArgs& args) {
     auto s = Session::Create(*graph, session);
     if (!s.ok()) return Fail(s.status());
     local = std::move(s).value();
-  } else if (!args.route.empty()) {
-    auto route = net::ParseRoute(args.route);
-    if (!route.ok()) return Fail(route.status());
-    auto r = net::SplitRunner::Create(*graph, *route, split);
-    if (!r.ok()) return Fail(r.status());
-    runner = std::move(r).value();
   }
 
   std::vector<int> labels;

@@ -70,24 +70,33 @@ Result<std::string> ResolveRegistry(const std::string& flag, const std::string& 
   return config.registry;
 }
 
-Result<Networked> ConnectNetworked(const std::string& name, const std::string& model_file,
-                                   const std::string& registry_flag,
-                                   const std::string& data_dir_flag, net::SplitOptions split) {
-  const std::string data_dir = data_dir_flag.empty() ? DefaultDataDir() : data_dir_flag;
-  VEIL_ASSIGN_OR_RETURN(std::string endpoint, ResolveRegistry(registry_flag, data_dir));
+Result<Target> OpenTarget(const ModelSource& source, net::SplitOptions split) {
+  Target target;
+  if (source.model_name.empty()) {
+    VEIL_ASSIGN_OR_RETURN(target.graph, LoadModel(source.model_file));
+    if (!source.route.empty()) {
+      VEIL_ASSIGN_OR_RETURN(net::Route route, net::ParseRoute(source.route));
+      VEIL_ASSIGN_OR_RETURN(target.runner,
+                            net::SplitRunner::Create(target.graph, route, std::move(split)));
+    }
+    return target;
+  }
+  const std::string data_dir = source.data_dir.empty() ? DefaultDataDir() : source.data_dir;
+  VEIL_ASSIGN_OR_RETURN(std::string endpoint, ResolveRegistry(source.registry, data_dir));
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);  // the client identity lives below it
-  Networked n;
-  VEIL_ASSIGN_OR_RETURN(n.client, net::NetworkClient::Connect(endpoint, data_dir + "/client"));
-  VEIL_ASSIGN_OR_RETURN(registry::ModelRecord record, n.client->registry().GetModel(name));
-  std::string path = model_file;
+  VEIL_ASSIGN_OR_RETURN(target.client, net::NetworkClient::Connect(endpoint, data_dir + "/client"));
+  VEIL_ASSIGN_OR_RETURN(registry::ModelRecord record,
+                        target.client->registry().GetModel(source.model_name));
+  std::string path = source.model_file;
   if (path.empty()) {
     VEIL_ASSIGN_OR_RETURN(NetworkConfig config, ReadNetworkConfig(data_dir));
-    path = config.store + "/" + name + ".veil";
+    path = config.store + "/" + source.model_name + ".veil";
   }
-  VEIL_ASSIGN_OR_RETURN(n.graph, LoadModel(path));
-  VEIL_ASSIGN_OR_RETURN(n.runner, n.client->Runner(n.graph, record, std::move(split)));
-  return n;
+  VEIL_ASSIGN_OR_RETURN(target.graph, LoadModel(path));
+  VEIL_ASSIGN_OR_RETURN(target.runner,
+                        target.client->Runner(target.graph, record, std::move(split)));
+  return target;
 }
 
 void PrintFailovers(const std::vector<net::Failover>& failovers) {

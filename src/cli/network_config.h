@@ -36,16 +36,22 @@ Result<NetworkConfig> ReadNetworkConfig(const std::string& data_dir);
 // The registry endpoint: `flag` if given, else the running network's (veil up).
 Result<std::string> ResolveRegistry(const std::string& flag, const std::string& data_dir);
 
-// A split runner over the network: the registry's record for model `name` and the model
-// file (`model_file`, or the network's published copy), whose digest must match the record.
-struct Networked {
-  std::unique_ptr<net::NetworkClient> client;
-  std::shared_ptr<net::SplitRunner> runner;
+// Where a request runs: the network (`model_name` set: the registry's record, and the model
+// file `model_file` or the network's published copy, whose digest must match the record),
+// a pinned route (`route` set), or nowhere yet (neither: the caller runs `graph` itself).
+struct ModelSource {
+  std::string model_file;
+  std::string model_name;
+  std::string registry;
+  std::string data_dir;
+  std::string route;
+};
+struct Target {
+  std::unique_ptr<net::NetworkClient> client;  // set for the network
+  std::shared_ptr<net::SplitRunner> runner;    // set for the network and for a route
   Graph graph;
 };
-Result<Networked> ConnectNetworked(const std::string& name, const std::string& model_file,
-                                   const std::string& registry_flag,
-                                   const std::string& data_dir_flag, net::SplitOptions split);
+Result<Target> OpenTarget(const ModelSource& source, net::SplitOptions split);
 
 // One stderr line per failover.
 void PrintFailovers(const std::vector<net::Failover>& failovers);

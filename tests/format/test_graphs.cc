@@ -1,5 +1,6 @@
 #include "format/test_graphs.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -104,6 +105,31 @@ Graph MakeStructuralGraph() {
     g.nodes.push_back(std::move(node));
   }
   g.segments = {{0, 5}, {5, 6}, {6, 19}};
+  return g;
+}
+
+Graph MakeLookupChain(int stages, int64_t width) {
+  Graph g;
+  g.name = "lookup-chain";
+  int prev = g.AddValue({"x", DType::kInt8, {width}, 1.0});
+  g.inputs = {prev};
+  for (int i = 0; i < stages; ++i) {
+    const int out = g.AddValue({"y" + std::to_string(i), DType::kInt8, {width}, 1.0});
+    Node n;
+    n.kind = OpKind::kLookup;
+    n.name = "lookup" + std::to_string(i);
+    n.inputs = {prev};
+    n.outputs = {out};
+    std::vector<int8_t> table(256);
+    for (int k = 0; k < 256; ++k)
+      table[static_cast<size_t>(k)] =
+          static_cast<int8_t>(std::max(-127, std::min(127, (k - 128) / 2 + i)));
+    n.SetParam("table", Tensor::FromInt8({256}, table));
+    g.nodes.push_back(n);
+    g.segments.push_back({i, i + 1});
+    prev = out;
+  }
+  g.outputs = {prev};
   return g;
 }
 

@@ -1,6 +1,8 @@
-// Hand-built graphs shared by the format tests and the fuzz seed generator.
+// Hand-built graphs shared by the tests and the fuzz targets (no gtest dependency; the
+// gtest helper ExpectGraphsEqual lives in graph_expect.cc).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "veil/graph.h"
@@ -17,6 +19,10 @@ Graph MakeTinyModel();
 // params, a dynamic first dimension, rank-0 and zero-element params, negative attr
 // values, empty and binary names, a large metadata value, and segments.
 Graph MakeStructuralGraph();
+
+// x int8 [width] -> `stages` Lookup nodes (stage i maps k to clamp((k - 128) / 2 + i)),
+// one segment per node: the small valid graph the net tests and fuzzers serve.
+Graph MakeLookupChain(int stages, int64_t width);
 
 // Expects every field of two graphs to be equal (gtest assertions, names the field).
 void ExpectGraphsEqual(const Graph& a, const Graph& b);

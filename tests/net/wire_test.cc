@@ -8,6 +8,7 @@
 #include <chrono>
 #include <random>
 
+#include "format/test_graphs.h"
 #include "veil/model_file.h"
 #include "veil/net/node_server.h"
 #include "veil/v1/node.grpc.pb.h"
@@ -15,36 +16,10 @@
 namespace veil::net {
 namespace {
 
-// A small three-segment graph: x int8 [4] -> Lookup -> Lookup -> Lookup.
-Graph TinyGraph() {
-  Graph g;
-  g.name = "tiny";
-  int prev = g.AddValue({"x", DType::kInt8, {4}, 1.0});
-  g.inputs = {prev};
-  for (int i = 0; i < 3; ++i) {
-    const int out = g.AddValue({"y" + std::to_string(i), DType::kInt8, {4}, 1.0});
-    Node n;
-    n.kind = OpKind::kLookup;
-    n.name = "lookup" + std::to_string(i);
-    n.inputs = {prev};
-    n.outputs = {out};
-    std::vector<int8_t> table(256);
-    for (int k = 0; k < 256; ++k)
-      table[static_cast<size_t>(k)] =
-          static_cast<int8_t>(std::max(-127, std::min(127, (k - 128) / 2 + i)));
-    n.SetParam("table", Tensor::FromInt8({256}, table));
-    g.nodes.push_back(n);
-    prev = out;
-  }
-  g.outputs = {prev};
-  g.segments = {{0, 1}, {1, 2}, {2, 3}};
-  return g;
-}
-
 class WireTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    graph_ = TinyGraph();
+    graph_ = testing::MakeLookupChain(3, 4);
     ASSERT_TRUE(ValidateGraph(graph_).ok()) << ValidateGraph(graph_).ToString();
     NodeServerOptions options;
     options.segments = {1};
