@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -154,6 +155,8 @@ int RunNetworked(const NodeArgs& args, net::NodeServerOptions options) {
   if (args.serve.empty())
     return Fail(Status::InvalidArgument("--registry needs --serve MODEL:SEGS"));
   const std::string data_dir = args.data_dir.empty() ? DefaultDataDir() + "/node" : args.data_dir;
+  std::error_code ec;  // the identity directory itself is created (0700) by LoadOrCreate
+  std::filesystem::create_directories(std::filesystem::path(data_dir).parent_path(), ec);
   auto identity = registry::Identity::LoadOrCreate(data_dir);
   if (!identity.ok()) return Fail(identity.status());
   registry::RegistryOptions registry_options;
