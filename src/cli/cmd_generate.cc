@@ -33,21 +33,15 @@ struct GenerateArgs {
 };
 
 int RunGenerate(const GenerateArgs& args) {
-  if (!args.route.empty() && !args.insecure)
-    return Fail(Status::InvalidArgument(
-        "--route talks plaintext to standalone nodes; pass --insecure to confirm"));
-  if (args.model_name.empty() && args.model.empty())
-    return Fail(Status::InvalidArgument("give a model file or --model NAME"));
-  if (!args.model_name.empty() && !args.route.empty())
-    return Fail(Status::InvalidArgument("give --model NAME or --route, not both"));
   SessionOptions options;
   options.threads = args.threads;
   net::SplitOptions split;
   split.session = options;
   split.client.deadline_ms = args.deadline_ms;
 
-  auto target =
-      OpenTarget({args.model, args.model_name, args.registry, args.data_dir, args.route}, split);
+  auto target = OpenTarget(
+      {args.model, args.model_name, args.registry, args.data_dir, args.route, args.insecure},
+      split);
   if (!target.ok()) return Fail(target.status());
   const Graph* graph = &target->graph;
   std::shared_ptr<net::SplitRunner> runner = target->runner;

@@ -70,12 +70,6 @@ int RunInfer(const InferArgs& args) {
   if (modes != 1)
     return Fail(Status::InvalidArgument(
         "give exactly one of --model NAME (the network), --route (pinned) or --local"));
-  if (!args.route.empty() && !args.insecure)
-    return Fail(Status::InvalidArgument(
-        "--route talks plaintext to standalone nodes; pass --insecure to confirm (tests and "
-        "loopback only), or use --model NAME with a network"));
-  if (args.model_name.empty() && args.model.empty())
-    return Fail(Status::InvalidArgument("give the model file"));
   auto path = ParseKernelPath(args.kernel);
   if (!path.ok()) return Fail(path.status());
   SessionOptions session;
@@ -84,8 +78,9 @@ int RunInfer(const InferArgs& args) {
   net::SplitOptions split;
   split.session = session;
   split.client.deadline_ms = args.deadline_ms;
-  auto target =
-      OpenTarget({args.model, args.model_name, args.registry, args.data_dir, args.route}, split);
+  auto target = OpenTarget(
+      {args.model, args.model_name, args.registry, args.data_dir, args.route, args.insecure},
+      split);
   if (!target.ok()) return Fail(target.status());
   const Graph* graph = &target->graph;
   std::shared_ptr<net::SplitRunner> runner = target->runner;

@@ -71,6 +71,14 @@ Result<std::string> ResolveRegistry(const std::string& flag, const std::string& 
 }
 
 Result<Target> OpenTarget(const ModelSource& source, net::SplitOptions split) {
+  if (source.model_name.empty() && source.model_file.empty())
+    return Status::InvalidArgument("give a model file or --model NAME");
+  if (!source.model_name.empty() && !source.route.empty())
+    return Status::InvalidArgument("give --model NAME or --route, not both");
+  if (!source.route.empty() && !source.insecure)
+    return Status::InvalidArgument(
+        "--route talks plaintext to standalone nodes; pass --insecure to confirm (tests and "
+        "loopback only), or use --model NAME with a network");
   Target target;
   if (source.model_name.empty()) {
     VEIL_ASSIGN_OR_RETURN(target.graph, LoadModel(source.model_file));

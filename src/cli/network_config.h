@@ -45,12 +45,15 @@ struct ModelSource {
   std::string registry;
   std::string data_dir;
   std::string route;
+  bool insecure = false;  // required with `route`: standalone nodes talk plaintext
 };
 struct Target {
   std::unique_ptr<net::NetworkClient> client;  // set for the network
   std::shared_ptr<net::SplitRunner> runner;    // set for the network and for a route
   Graph graph;
 };
+// Checks the combination first: a model file or name, not a name and a route, and
+// `insecure` with a route.
 Result<Target> OpenTarget(const ModelSource& source, net::SplitOptions split);
 
 // One stderr line per failover.
