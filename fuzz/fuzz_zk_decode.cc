@@ -1,5 +1,6 @@
 // libFuzzer target: strict decoding of zk wire objects from arbitrary bytes: ristretto255
-// points, scalars mod l, counted vectors, model commitment files and Linear-layer proofs.
+// points, scalars mod l, counted vectors, model commitment files, Linear-layer,
+// requantization and Lookup (LogUp) proofs.
 // Whatever decodes must re-encode to exactly the bytes it came from (canonical encodings
 // are unique), agree with libsodium's validity check, and survive arithmetic; whatever
 // fails must say why.
@@ -11,6 +12,7 @@
 #include <cstring>
 
 #include "veil/zk/linear_proof.h"
+#include "veil/zk/lookup_proof.h"
 #include "veil/zk/model_commitment.h"
 #include "veil/zk/requantize_proof.h"
 #include "veil/zk/ristretto.h"
@@ -102,6 +104,24 @@ void CheckRequantizeProof(const uint8_t* data, size_t size) {
           "requantize proof does not re-encode to its bytes");
 }
 
+// The input as a Lookup proof for a 3×5 activation (multiplicity and inverse commitments,
+// a 5-round zero-check, five openings): whatever decodes re-encodes to the bytes consumed.
+void CheckLookupProof(const uint8_t* data, size_t size) {
+  veil::zk::LookupStatement statement;
+  statement.rows = 3;
+  statement.cols = 5;
+  veil::zk::ZkReader reader({data, size});
+  veil::Result<veil::zk::LookupProof> p = veil::zk::ReadLookupProof(&reader, statement);
+  if (!p.ok()) {
+    Require(!p.status().message().empty(), "lookup proof error without a message");
+    return;
+  }
+  std::vector<uint8_t> again;
+  veil::zk::WriteLookupProof(&again, *p);
+  Require(again.size() == reader.position() && std::memcmp(again.data(), data, again.size()) == 0,
+          "lookup proof does not re-encode to its bytes");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -140,5 +160,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckModelCommitment(data, size);
   CheckLinearProof(data, size);
   CheckRequantizeProof(data, size);
+  CheckLookupProof(data, size);
   return 0;
 }

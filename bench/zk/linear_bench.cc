@@ -1,16 +1,20 @@
 // Zero-knowledge proof of one quantized Linear layer, synthetic weights.
 //   build-zk/bench/zk/veil_bench_zk_linear [--tokens T] [--in K] [--out N] [--reps R]
+//                                          [--requantize 0|1]
 // Default: 768×768 over 128 tokens (issue 5). Reports, as the median of R repetitions:
 //   accumulator prover = commit to X and A + ProveLinear (A = X·Wᵀ + b);
-//   requantize prover  = commit to Y + ProveRequantize (Y = Requantize(A), with clamping);
+//   requantize prover  = commit to Y + ProveRequantize (Y = Requantize(A), with clamping;
+//                        skipped with --requantize 0, it is the slow part);
+//   GELU prover        = commit to Z + ProveLookup (Z = table[Y + 128], LogUp, public table);
 //   verifiers (generators already derived), proof sizes;
-//   plain = veil's own integer inference of the same layer (Session, Linear + Requantize).
+//   plain = veil's own integer inference of the same layer (Session, Linear + Requantize,
+//   then the GELU Lookup).
 // The weight commitment is the model owner's one-time cost and is reported separately.
-// No GELU/Lookup is proven (not implemented).
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +23,7 @@
 #include "veil/graph.h"
 #include "veil/session.h"
 #include "veil/zk/linear_proof.h"
+#include "veil/zk/lookup_proof.h"
 #include "veil/zk/multilinear.h"
 #include "veil/zk/requantize_proof.h"
 
@@ -45,11 +50,13 @@ std::vector<veil::zk::Scalar> Blinds(size_t n) {
 int main(int argc, char** argv) {
   size_t T = 128, K = 768, N = 768;
   int reps = 5;
+  bool requantize = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--tokens")) T = std::strtoul(argv[i + 1], nullptr, 10);
     if (!std::strcmp(argv[i], "--in")) K = std::strtoul(argv[i + 1], nullptr, 10);
     if (!std::strcmp(argv[i], "--out")) N = std::strtoul(argv[i + 1], nullptr, 10);
     if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--requantize")) requantize = std::atoi(argv[i + 1]) != 0;
   }
   using namespace veil;
   using namespace veil::zk;
@@ -63,7 +70,15 @@ int main(int argc, char** argv) {
   std::vector<int32_t> b(N);
   for (auto& v : b) v = static_cast<int32_t>(rng() % 20001) - 10000;
 
-  const size_t key_len = size_t{1} << std::max(CeilLog2(K), CeilLog2(N));
+  // A GELU table as an importer writes it (input scale 1/32, output scale 1/32).
+  std::vector<int8_t> gelu(kLookupTableSize);
+  for (int j = 0; j < 256; ++j) {
+    const double v = (j - 128) / 32.0;
+    gelu[static_cast<size_t>(j)] = static_cast<int8_t>(std::clamp<long>(
+        std::lround(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))) * 32.0), -127, 127));
+  }
+  const size_t key_len =
+      std::max<size_t>(kLookupTableSize, size_t{1} << std::max(CeilLog2(K), CeilLog2(N)));
   auto t0 = Clock::now();
   const CommitmentKey key = CommitmentKey::Derive(key_len);
   const double keygen = Seconds(t0);
@@ -80,8 +95,8 @@ int main(int argc, char** argv) {
   st.bias = *HyraxCommitInt32(key, b, 1, N, wit.bias_blinds);
   const double weight_commit = Seconds(t0);
 
-  std::vector<double> prove_s, verify_s, plain_s, rq_prove_s, rq_verify_s;
-  size_t proof_bytes = 0, rq_bytes = 0;
+  std::vector<double> prove_s, verify_s, plain_s, rq_prove_s, rq_verify_s, lk_prove_s, lk_verify_s;
+  size_t proof_bytes = 0, rq_bytes = 0, lk_bytes = 0;
   const std::vector<int64_t> mult(N, int64_t{1} << 30), shift(N, 44);
   std::vector<int32_t> acc;
   for (int r = 0; r < reps; ++r) {
@@ -128,20 +143,56 @@ int main(int argc, char** argv) {
     rs.shift = shift;
     rs.accumulator = st.accumulator;
     rs.output = *HyraxCommitInt8(key, y, T, N, rw.output_blinds);
-    auto rp = ProveRequantize(key, rs, rw, &tp);
-    rq_prove_s.push_back(Seconds(t0));
-    if (!rp.ok()) {
-      std::fprintf(stderr, "%s\n", rp.status().ToString().c_str());
+    if (requantize) {
+      auto rp = ProveRequantize(key, rs, rw, &tp);
+      rq_prove_s.push_back(Seconds(t0));
+      if (!rp.ok()) {
+        std::fprintf(stderr, "%s\n", rp.status().ToString().c_str());
+        return 1;
+      }
+      std::vector<uint8_t> rbytes;
+      WriteRequantizeProof(&rbytes, *rp);
+      rq_bytes = rbytes.size();
+      t0 = Clock::now();
+      const Status rok = VerifyRequantize(key, rs, *rp, &tv);
+      rq_verify_s.push_back(Seconds(t0));
+      if (!rok.ok()) {
+        std::fprintf(stderr, "%s\n", rok.ToString().c_str());
+        return 1;
+      }
+    } else {
+      rq_prove_s.push_back(0);
+      rq_verify_s.push_back(0);
+    }
+
+    // GELU on the requantized outputs, proved against the public table.
+    t0 = Clock::now();
+    const std::vector<int8_t> z = LookupReference(y, gelu);
+    LookupWitness lw;
+    lw.input = y;
+    lw.output = z;
+    lw.input_blinds = rw.output_blinds;
+    lw.output_blinds = Blinds(T);
+    LookupStatement ls;
+    ls.rows = static_cast<uint32_t>(T);
+    ls.cols = static_cast<uint32_t>(N);
+    ls.table = gelu;
+    ls.input = rs.output;
+    ls.output = *HyraxCommitInt8(key, z, T, N, lw.output_blinds);
+    auto lp = ProveLookup(key, ls, lw, &tp);
+    lk_prove_s.push_back(Seconds(t0));
+    if (!lp.ok()) {
+      std::fprintf(stderr, "%s\n", lp.status().ToString().c_str());
       return 1;
     }
-    std::vector<uint8_t> rbytes;
-    WriteRequantizeProof(&rbytes, *rp);
-    rq_bytes = rbytes.size();
+    std::vector<uint8_t> lbytes;
+    WriteLookupProof(&lbytes, *lp);
+    lk_bytes = lbytes.size();
     t0 = Clock::now();
-    const Status rok = VerifyRequantize(key, rs, *rp, &tv);
-    rq_verify_s.push_back(Seconds(t0));
-    if (!rok.ok()) {
-      std::fprintf(stderr, "%s\n", rok.ToString().c_str());
+    const Status lok = VerifyLookup(key, ls, *lp, &tv);
+    lk_verify_s.push_back(Seconds(t0));
+    if (!lok.ok()) {
+      std::fprintf(stderr, "%s\n", lok.ToString().c_str());
       return 1;
     }
   }
@@ -152,8 +203,10 @@ int main(int argc, char** argv) {
       g.AddValue({"x", DType::kInt8, {static_cast<int64_t>(T), static_cast<int64_t>(K)}, 1.0});
   const int out =
       g.AddValue({"y", DType::kInt8, {static_cast<int64_t>(T), static_cast<int64_t>(N)}, 1.0});
+  const int act =
+      g.AddValue({"z", DType::kInt8, {static_cast<int64_t>(T), static_cast<int64_t>(N)}, 1.0});
   g.inputs = {in};
-  g.outputs = {out};
+  g.outputs = {act};
   Node node;
   node.kind = OpKind::kLinear;
   node.name = "linear";
@@ -164,6 +217,13 @@ int main(int argc, char** argv) {
   node.SetParam("multiplier", Tensor::FromInt32({1}, {1 << 30}));
   node.SetParam("shift", Tensor::FromInt32({1}, {44}));
   g.nodes.push_back(node);
+  Node lookup;
+  lookup.kind = OpKind::kLookup;
+  lookup.name = "gelu";
+  lookup.inputs = {out};
+  lookup.outputs = {act};
+  lookup.SetParam("table", Tensor::FromInt8({256}, gelu));
+  g.nodes.push_back(lookup);
   auto session = Session::Create(g, {});
   if (!session.ok()) {
     std::fprintf(stderr, "%s\n", session.status().ToString().c_str());
@@ -180,15 +240,22 @@ int main(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &ru);
   const double prove = Median(prove_s), verify = Median(verify_s), plain = Median(plain_s);
   const double rq_prove = Median(rq_prove_s), rq_verify = Median(rq_verify_s);
+  const double lk_prove = Median(lk_prove_s), lk_verify = Median(lk_verify_s);
   std::printf("linear %zux%zu over %zu tokens (1 thread), median of %d:\n", N, K, T, reps);
   std::printf("  accumulators: prover %.3f s, verifier %.1f ms, proof %zu bytes\n", prove,
               verify * 1e3, proof_bytes);
-  std::printf("  requantize:   prover %.3f s, verifier %.1f ms, proof %zu bytes\n", rq_prove,
-              rq_verify * 1e3, rq_bytes);
-  std::printf("  whole layer:  prover %.3f s, verifier %.1f ms, proof %zu bytes\n",
-              prove + rq_prove, (verify + rq_verify) * 1e3, proof_bytes + rq_bytes);
+  if (requantize)
+    std::printf("  requantize:   prover %.3f s, verifier %.1f ms, proof %zu bytes\n", rq_prove,
+                rq_verify * 1e3, rq_bytes);
+  else
+    std::printf("  requantize:   not proved (--requantize 0)\n");
+  std::printf("  GELU lookup:  prover %.3f s, verifier %.1f ms, proof %zu bytes\n", lk_prove,
+              lk_verify * 1e3, lk_bytes);
+  std::printf("  whole layer:  prover %.3f s, verifier %.1f ms, proof %zu bytes%s\n",
+              prove + rq_prove + lk_prove, (verify + rq_verify + lk_verify) * 1e3,
+              proof_bytes + rq_bytes + lk_bytes, requantize ? "" : " (without requantize)");
   std::printf("  plain veil inference %.3f ms; whole-layer prover / inference = %.0fx\n",
-              plain * 1e3, (prove + rq_prove) / plain);
+              plain * 1e3, (prove + rq_prove + lk_prove) / plain);
   std::printf("  one-time: generators %.3f s, weight+bias commitment %.3f s\n", keygen,
               weight_commit);
   std::printf("  peak RSS %.1f MB\n", static_cast<double>(ru.ru_maxrss) / 1024.0);

@@ -7,8 +7,10 @@
 // output commitment (private: it reveals the activation; hand it to the next segment's prover
 // or, for the last segment, to the client). Needs MODEL.commit.secret beside the commitment.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 
 #include "cli_common.h"
@@ -67,7 +69,19 @@ int RunProve(const ProveArgs& args) {
     input = std::move(committed).value();
   }
   const auto start = std::chrono::steady_clock::now();
-  auto proved = zk::ProveSegment(*graph, *commitment, *seed, args.segment, input);
+  // Progress on the terminal only (stderr is a tty); scripts and pipes see nothing extra.
+  zk::ProveProgress progress;
+  if (isatty(STDERR_FILENO)) {
+    progress = [&args, start](size_t done, size_t total, const std::string& label) {
+      const double t =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr, "\r\033[Ksegment %d: %zu/%zu proved, %.1f s%s%s", args.segment, done,
+                   total, t, done < total ? ", proving " : "", done < total ? label.c_str() : "");
+      if (done == total) std::fputc('\n', stderr);
+      std::fflush(stderr);
+    };
+  }
+  auto proved = zk::ProveSegment(*graph, *commitment, *seed, args.segment, input, progress);
   if (!proved.ok()) return Fail(proved.status());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -79,7 +93,7 @@ int RunProve(const ProveArgs& args) {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   std::cout << "segment " << args.segment << " proved: " << proved->proof.layers.size()
-            << " Linear layers, batch " << proved->proof.batch << ", " << seconds << " s, proof "
+            << " proven layers, batch " << proved->proof.batch << ", " << seconds << " s, proof "
             << proof.size() << " bytes, peak RSS " << ru.ru_maxrss / 1024 << " MB\n"
             << "wrote " << args.output << " and " << args.output << ".opening (keep private)\n";
   return 0;

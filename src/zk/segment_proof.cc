@@ -11,7 +11,8 @@ namespace {
 
 constexpr std::array<uint8_t, 8> kProofMagic = {'V', 'E', 'I', 'L', 'Z', 'K', 'P', 0};
 constexpr std::array<uint8_t, 8> kOpeningMagic = {'V', 'E', 'I', 'L', 'Z', 'K', 'O', 0};
-constexpr uint32_t kProofVersion = 1;
+constexpr uint32_t kProofVersion = 2;
+constexpr uint32_t kOpeningVersion = 1;
 constexpr uint32_t kMaxBatch = uint32_t{1} << 16;
 
 std::string NodeLabel(const Graph& g, int n) {
@@ -83,6 +84,24 @@ Status CheckHyraxShape(const HyraxCommitment& c, size_t rows, size_t cols,
   return Status::Ok();
 }
 
+bool ProvableKind(OpKind kind) {
+  return kind == OpKind::kReshape || kind == OpKind::kLinear || kind == OpKind::kLookup;
+}
+constexpr const char* kProvableList = "provable: Reshape, Linear, Lookup";
+
+// The public statement of a Lookup node over a [B, width] activation.
+LookupStatement DescribeLookup(const Node& node, size_t B, size_t width,
+                               const HyraxCommitment& input, const HyraxCommitment& output) {
+  LookupStatement st;
+  st.rows = static_cast<uint32_t>(B);
+  st.cols = static_cast<uint32_t>(width);
+  const std::span<const int8_t> table = node.FindParam("table")->i8();
+  st.table.assign(table.begin(), table.end());
+  st.input = input;
+  st.output = output;
+  return st;
+}
+
 }  // namespace
 
 Status CheckSegmentProvable(const Graph& graph, int segment) {
@@ -94,9 +113,9 @@ Status CheckSegmentProvable(const Graph& graph, int segment) {
   // Ops first, so that the error names the op a caller would have to wait for.
   for (int n = seg.begin; n < seg.end; ++n) {
     const OpKind kind = graph.nodes[static_cast<size_t>(n)].kind;
-    if (kind != OpKind::kReshape && kind != OpKind::kLinear)
-      return Status::Unsupported(NodeLabel(graph, n) +
-                                 " is not provable yet (provable: Reshape, Linear)");
+    if (!ProvableKind(kind))
+      return Status::Unsupported(NodeLabel(graph, n) + " is not provable yet (" + kProvableList +
+                                 ")");
   }
   const std::vector<int> inputs = graph.SegmentInputs(seg), outputs = graph.SegmentOutputs(seg);
   if (inputs.size() != 1 || outputs.size() != 1)
@@ -106,9 +125,9 @@ Status CheckSegmentProvable(const Graph& graph, int segment) {
   int current = inputs[0];
   for (int n = seg.begin; n < seg.end; ++n) {
     const Node& node = graph.nodes[static_cast<size_t>(n)];
-    if (node.kind != OpKind::kReshape && node.kind != OpKind::kLinear)
-      return Status::Unsupported(NodeLabel(graph, n) +
-                                 " is not provable yet (provable: Reshape, Linear)");
+    if (!ProvableKind(node.kind))
+      return Status::Unsupported(NodeLabel(graph, n) + " is not provable yet (" + kProvableList +
+                                 ")");
     if (node.inputs.size() != 1 || node.inputs[0] != current || node.outputs.size() != 1)
       return Status::Unsupported(NodeLabel(graph, n) +
                                  " does not continue a single chain of values");
@@ -130,7 +149,9 @@ Status CheckSegmentProvable(const Graph& graph, int segment) {
 CommitmentKey SegmentProofKey(const Graph& graph, const ModelCommitment& commitment) {
   size_t len = commitment.max_row_length;
   for (const Node& node : graph.nodes) {
-    if (node.kind != OpKind::kReshape && node.kind != OpKind::kLinear) continue;
+    if (!ProvableKind(node.kind)) continue;
+    // A Lookup proof commits to its 256 multiplicities in one row.
+    if (node.kind == OpKind::kLookup) len = std::max<size_t>(len, kLookupTableSize);
     for (int v : node.inputs) {
       auto n = PerSampleSize(graph, v);
       if (n.ok()) len = std::max(len, size_t{1} << CeilLog2(*n));
@@ -158,7 +179,8 @@ Result<ActivationOpening> CommitActivation(const CommitmentKey& key, const Tenso
 
 Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitment& commitment,
                                          const CommitmentSeed& seed, int segment,
-                                         const ActivationOpening& input) {
+                                         const ActivationOpening& input,
+                                         const ProveProgress& progress) {
   VEIL_RETURN_IF_ERROR(CheckSegmentProvable(graph, segment));
   VEIL_RETURN_IF_ERROR(CheckCommitmentMatchesGraph(commitment, graph));
   const Segment seg = graph.EffectiveSegments()[static_cast<size_t>(segment)];
@@ -182,13 +204,47 @@ Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitme
   AbsorbHeader(&t, commitment.digest, out.proof.segment, sc.public_digest, out.proof.batch,
                input.commitment);
   ActivationOpening current = input;
+  size_t to_prove = 0, proven = 0;
+  for (int n = seg.begin; n < seg.end; ++n)
+    to_prove += graph.nodes[static_cast<size_t>(n)].kind != OpKind::kReshape;
   for (int n = seg.begin; n < seg.end; ++n) {
     const Node& node = graph.nodes[static_cast<size_t>(n)];
     const Shape& out_shape = graph.values[static_cast<size_t>(node.outputs[0])].shape;
+    if (progress && node.kind != OpKind::kReshape)
+      progress(proven++, to_prove, NodeLabel(graph, n));
     if (node.kind == OpKind::kReshape) {
       Shape batched{static_cast<int64_t>(B)};
       batched.insert(batched.end(), out_shape.begin(), out_shape.end());
       current.values.Reshape(batched);
+      continue;
+    }
+    if (node.kind == OpKind::kLookup) {
+      const size_t width = static_cast<size_t>(current.values.size()) / B;
+      const Tensor& table = *node.FindParam("table");
+      const std::vector<int8_t> y = LookupReference(current.values.i8(), table.i8());
+      SegmentLayerProof layer;
+      layer.node = static_cast<uint32_t>(n);
+      layer.kind = OpKind::kLookup;
+      ActivationOpening next;
+      Shape batched{static_cast<int64_t>(B)};
+      batched.insert(batched.end(), out_shape.begin(), out_shape.end());
+      next.values = Tensor::FromInt8(batched, y);
+      next.blinds.resize(B);
+      for (Scalar& s : next.blinds) s = Scalar::Random();
+      VEIL_ASSIGN_OR_RETURN(next.commitment, HyraxCommitInt8(key, y, B, width, next.blinds));
+      layer.output = next.commitment;
+      AbsorbLayer(&t, layer);
+      LookupWitness lw;
+      lw.input = current.values.i8();
+      lw.output = y;
+      lw.input_blinds = current.blinds;
+      lw.output_blinds = next.blinds;
+      VEIL_ASSIGN_OR_RETURN(
+          layer.lookup,
+          ProveLookup(key, DescribeLookup(node, B, width, current.commitment, next.commitment), lw,
+                      &t));
+      out.proof.layers.push_back(std::move(layer));
+      current = std::move(next);
       continue;
     }
     const size_t K = static_cast<size_t>(current.values.size()) / B;
@@ -254,6 +310,7 @@ Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitme
     out.proof.layers.push_back(std::move(layer));
     current = std::move(next);
   }
+  if (progress) progress(to_prove, to_prove, "done");
   out.output = std::move(current);
   return out;
 }
@@ -287,6 +344,17 @@ Status VerifySegment(const Graph& graph, const ModelCommitment& commitment,
     if (layer.node != static_cast<uint32_t>(n))
       return Status::Corrupt("layer proof for node " + std::to_string(layer.node) + " where node " +
                              std::to_string(n) + " was expected");
+    if (layer.kind != node.kind)
+      return Status::Corrupt("layer proof for node " + std::to_string(n) + " is for another op");
+    if (node.kind == OpKind::kLookup) {
+      AbsorbLayer(&t, layer);
+      VEIL_RETURN_IF_ERROR(CheckHyraxShape(layer.output, B, width, "lookup output"));
+      const Status s = VerifyLookup(key, DescribeLookup(node, B, width, *current, layer.output),
+                                    layer.lookup, &t, &batch);
+      if (!s.ok()) return s.WithContext(NodeLabel(graph, n));
+      current = &layer.output;
+      continue;
+    }
     const LinearShape ls = DescribeLinear(node, width);
     AbsorbLayer(&t, layer);
     LinearStatement st;
@@ -337,7 +405,7 @@ Status VerifyChain(const Graph& graph, const ModelCommitment& commitment,
 
 std::vector<uint8_t> SerializeActivationOpening(const ActivationOpening& a) {
   std::vector<uint8_t> out(kOpeningMagic.begin(), kOpeningMagic.end());
-  WriteU32(&out, kProofVersion);
+  WriteU32(&out, kOpeningVersion);
   WriteU32(&out, static_cast<uint32_t>(a.values.rank()));
   for (int64_t d : a.values.shape()) WriteU64(&out, static_cast<uint64_t>(d));
   const std::span<const int8_t> v = a.values.i8();
@@ -355,7 +423,7 @@ Result<ActivationOpening> ParseActivationOpening(std::span<const uint8_t> bytes,
   if (!std::equal(magic.begin(), magic.end(), kOpeningMagic.begin()))
     return Status::Corrupt("not a veil activation opening (bad magic)");
   VEIL_ASSIGN_OR_RETURN(uint32_t version, in.ReadU32());
-  if (version != kProofVersion)
+  if (version != kOpeningVersion)
     return Status::Corrupt("activation opening version " + std::to_string(version));
   VEIL_ASSIGN_OR_RETURN(uint32_t rank, in.ReadU32());
   if (rank < 2 || rank > 9)
@@ -397,6 +465,11 @@ std::vector<uint8_t> SerializeSegmentProof(const SegmentProof& p) {
   WriteU32(&out, static_cast<uint32_t>(p.layers.size()));
   for (const SegmentLayerProof& l : p.layers) {
     WriteU32(&out, l.node);
+    if (l.kind == OpKind::kLookup) {
+      WriteHyraxCommitment(&out, l.output);
+      WriteLookupProof(&out, l.lookup);
+      continue;
+    }
     WriteHyraxCommitment(&out, l.accumulator);
     WriteHyraxCommitment(&out, l.output);
     WriteLinearProof(&out, l.linear);
@@ -413,7 +486,7 @@ Result<SegmentProof> ParseSegmentProof(std::span<const uint8_t> bytes, const Gra
   VEIL_ASSIGN_OR_RETURN(uint32_t version, in.ReadU32());
   if (version != kProofVersion)
     return Status::Corrupt("segment proof version " + std::to_string(version) +
-                           " (this veil reads 1)");
+                           " (this veil reads " + std::to_string(kProofVersion) + ")");
   SegmentProof p;
   VEIL_ASSIGN_OR_RETURN(auto digest, in.ReadBytes(32));
   std::copy(digest.begin(), digest.end(), p.model_commitment.begin());
@@ -426,15 +499,30 @@ Result<SegmentProof> ParseSegmentProof(std::span<const uint8_t> bytes, const Gra
   VEIL_ASSIGN_OR_RETURN(size_t width, PerSampleSize(graph, graph.SegmentInputs(seg)[0]));
   VEIL_RETURN_IF_ERROR(CheckHyraxShape(p.input, p.batch, width, "input"));
   VEIL_ASSIGN_OR_RETURN(uint32_t count, in.ReadU32());
-  size_t linears = 0;
+  size_t proven = 0;
   for (int n = seg.begin; n < seg.end; ++n)
-    linears += graph.nodes[static_cast<size_t>(n)].kind == OpKind::kLinear;
-  if (count != linears)
+    proven += graph.nodes[static_cast<size_t>(n)].kind != OpKind::kReshape;
+  if (count != proven)
     return Status::Corrupt("the proof has " + std::to_string(count) + " layers, the segment " +
-                           std::to_string(linears));
+                           std::to_string(proven));
   for (int n = seg.begin; n < seg.end; ++n) {
     const Node& node = graph.nodes[static_cast<size_t>(n)];
-    if (node.kind != OpKind::kLinear) continue;
+    if (node.kind == OpKind::kReshape) continue;
+    if (node.kind == OpKind::kLookup) {
+      SegmentLayerProof l;
+      l.kind = OpKind::kLookup;
+      VEIL_ASSIGN_OR_RETURN(l.node, in.ReadU32());
+      if (l.node != static_cast<uint32_t>(n))
+        return Status::Corrupt("layer proof for the wrong node");
+      VEIL_ASSIGN_OR_RETURN(l.output, ReadHyraxCommitment(&in));
+      VEIL_RETURN_IF_ERROR(CheckHyraxShape(l.output, p.batch, width, "lookup output"));
+      LookupStatement st;
+      st.rows = p.batch;
+      st.cols = static_cast<uint32_t>(width);
+      VEIL_ASSIGN_OR_RETURN(l.lookup, ReadLookupProof(&in, st));
+      p.layers.push_back(std::move(l));
+      continue;
+    }
     const size_t out = static_cast<size_t>(node.FindParam("weight")->dim(0));
     SegmentLayerProof l;
     VEIL_ASSIGN_OR_RETURN(l.node, in.ReadU32());

@@ -5,24 +5,29 @@
 // keeps that order, so it is the identity on commitments; a Linear whose per-sample input
 // is one-dimensional [K] reads exactly this matrix (T = B tokens).
 //
-// Provable today: segments with one input and one output value whose nodes are Reshape and
-// Linear (per-sample input of rank 1, with its fused Requantize/clamp). Any other op, or a
+// Provable today: segments with one input and one output value whose nodes are Reshape,
+// Linear (per-sample input of rank 1, with its fused Requantize/clamp) and Lookup (any
+// per-sample shape, against the node's public table; lookup_proof.h). Any other op, or a
 // Linear over a rank > 1 input, is refused with kUnsupported naming the node and op.
 //
 // A segment proof binds (via its transcript, which absorbs all of it before any challenge)
 // the model commitment digest, the segment index, the segment's public digest, the batch
 // size and the input commitment; per Linear it carries the accumulator and output
 // commitments, a LinearProof (against the committed weight and bias of the model
-// commitment) and a RequantizeProof. The output commitment of segment i is the input
-// commitment that segment i + 1's proof must carry, which VerifyChain checks.
+// commitment) and a RequantizeProof; per Lookup the output commitment and a LookupProof.
+// The output commitment of segment i is the input commitment that segment i + 1's proof
+// must carry, which VerifyChain checks.
 //
-// Proof file: "VEILZKP\0" | u32 version = 1 | 32-byte model commitment digest |
-//   u32 segment | u32 batch | input commitment | u32 #layers | per layer: u32 node |
-//   accumulator commitment | output commitment | LinearProof | RequantizeProof.
+// Proof file: "VEILZKP\0" | u32 version = 2 | 32-byte model commitment digest |
+//   u32 segment | u32 batch | input commitment | u32 #layers | per layer: u32 node, then
+//   for a Linear node: accumulator commitment | output commitment | LinearProof |
+//   RequantizeProof; for a Lookup node: output commitment | LookupProof. (Which one is
+//   fixed by the graph, not by the bytes. Version 1, Linear-only, is no longer read.)
 // Decoding is strict (bounded counts, exact shapes from the statement, no trailing bytes).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -32,6 +37,7 @@
 #include "veil/tensor.h"
 #include "veil/zk/hyrax.h"
 #include "veil/zk/linear_proof.h"
+#include "veil/zk/lookup_proof.h"
 #include "veil/zk/model_commitment.h"
 #include "veil/zk/requantize_proof.h"
 
@@ -45,12 +51,16 @@ struct ActivationOpening {
   HyraxCommitment commitment;
 };
 
+// One proven node. Linear nodes use accumulator, output, linear and requantize; Lookup
+// nodes use output and lookup (the other members stay empty).
 struct SegmentLayerProof {
   uint32_t node = 0;
+  OpKind kind = OpKind::kLinear;  // kLinear or kLookup; not serialized (the graph fixes it)
   HyraxCommitment accumulator;
   HyraxCommitment output;
   LinearProof linear;
   RequantizeProof requantize;
+  LookupProof lookup;
 };
 
 struct SegmentProof {
@@ -60,7 +70,8 @@ struct SegmentProof {
   HyraxCommitment input;
   std::vector<SegmentLayerProof> layers;
 
-  // The commitment to the segment's output (the input's when the segment has no Linear).
+  // The commitment to the segment's output (the input's when the segment has only
+  // Reshapes).
   const HyraxCommitment& output() const { return layers.empty() ? input : layers.back().output; }
 };
 
@@ -79,11 +90,16 @@ struct SegmentProverOutput {
   ActivationOpening output;
 };
 
+// Progress of a segment proof: called before each proven node (done = nodes proven so far,
+// total = nodes to prove, label names the node and op) and once at the end (done == total).
+using ProveProgress = std::function<void(size_t done, size_t total, const std::string& label)>;
+
 // Runs the segment on `input` (veil's exact arithmetic) and proves it. `seed` is the model
-// owner's commitment secret (model_commitment.h).
+// owner's commitment secret (model_commitment.h). `progress` may be empty.
 Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitment& commitment,
                                          const CommitmentSeed& seed, int segment,
-                                         const ActivationOpening& input);
+                                         const ActivationOpening& input,
+                                         const ProveProgress& progress = {});
 
 // Checks a proof for `segment` of `graph` under `commitment`. The graph supplies the public
 // parameters; it must match the commitment (CheckCommitmentMatchesGraph).
