@@ -63,6 +63,14 @@ class Session {
   Result<std::vector<Tensor>> RunSegment(int segment_index, const std::vector<Tensor>& inputs,
                                          RunTrace* trace = nullptr);
 
+  // Dispute resolution (docs/consensus.md "Disputes"). LayerInputs runs nodes [0, layer)
+  // on the graph inputs (as Run takes them) and returns the values node `layer` reads, in
+  // the order of its `inputs`. RunLayer runs node `layer` alone on such values and returns
+  // its output, appending its one digest to `trace`: a referee recomputes one layer.
+  Result<std::vector<Tensor>> LayerInputs(const std::vector<Tensor>& inputs, int layer);
+  Result<Tensor> RunLayer(int layer, const std::vector<Tensor>& layer_inputs,
+                          RunTrace* trace = nullptr);
+
   // Incremental decoding: like Run, but the inputs hold only the new tokens (dynamic dim
   // = number of new tokens) and Attention nodes attend to the cached tokens too. Only
   // for graphs where every op other than Attention acts on each token independently

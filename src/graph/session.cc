@@ -147,6 +147,32 @@ Result<std::vector<Tensor>> Session::RunSegment(int segment_index,
                                   nullptr, trace);
 }
 
+Result<std::vector<Tensor>> Session::LayerInputs(const std::vector<Tensor>& inputs, int layer) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const Graph& g = impl_->graph();
+  if (layer < 0 || static_cast<size_t>(layer) >= g.nodes.size())
+    return Status::InvalidArgument("layer " + std::to_string(layer) + " does not exist (the graph has " +
+                                   std::to_string(g.nodes.size()) + ")");
+  VEIL_RETURN_IF_ERROR(impl_->CheckInputs(g.inputs, inputs, "input"));
+  return impl_->executor->Execute(0, layer, g.inputs, inputs,
+                                  g.nodes[static_cast<size_t>(layer)].inputs, nullptr, nullptr);
+}
+
+Result<Tensor> Session::RunLayer(int layer, const std::vector<Tensor>& layer_inputs,
+                                 RunTrace* trace) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const Graph& g = impl_->graph();
+  if (layer < 0 || static_cast<size_t>(layer) >= g.nodes.size())
+    return Status::InvalidArgument("layer " + std::to_string(layer) + " does not exist (the graph has " +
+                                   std::to_string(g.nodes.size()) + ")");
+  const Node& node = g.nodes[static_cast<size_t>(layer)];
+  VEIL_RETURN_IF_ERROR(impl_->CheckInputs(node.inputs, layer_inputs, "layer input"));
+  VEIL_ASSIGN_OR_RETURN(std::vector<Tensor> out,
+                        impl_->executor->Execute(layer, layer + 1, node.inputs, layer_inputs,
+                                                 node.outputs, nullptr, trace));
+  return std::move(out[0]);
+}
+
 Result<std::vector<Tensor>> Session::RunIncremental(const std::vector<Tensor>& inputs,
                                                     KvCache* cache, RunTrace* trace) {
   std::lock_guard<std::mutex> lock(impl_->mu);

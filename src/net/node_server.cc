@@ -6,9 +6,15 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include "credentials.h"
+#include "node_faults.h"
+#include "veil/consensus/commit_reveal.h"
+#include "veil/consensus/committee.h"
+#include "veil/consensus/dispute.h"
 #include "veil/model_file.h"
 #include "veil/v1/node.grpc.pb.h"
 #include "wire.h"
@@ -166,7 +172,344 @@ class NodeService final : public v1::Node::Service {
     return status;
   }
 
+  // ---- Consensus (docs/consensus.md; node.proto "Consensus-based verification") ----
+
+  grpc::Status SelectCommittee(grpc::ServerContext* /*context*/,
+                               const v1::SelectCommitteeRequest* request,
+                               v1::SelectCommitteeReply* reply) override {
+    if (options_->identity == nullptr) return NoIdentity();
+    auto params = DecodeRoundParams(request->round());
+    if (!params.ok()) return Invalid(params.status().message());
+    auto selection = consensus::DrawCommittee(*options_->identity, *params);
+    if (!selection.ok()) return ToGrpc(selection.status());
+    reply->set_selector_public_key(FixedToBytes(selection->selector));
+    reply->set_proof(FixedToBytes(selection->proof));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Commit(grpc::ServerContext* context, const v1::CommitRequest* request,
+                      v1::Commitment* reply) override {
+    const auto start = Clock::now();
+    grpc::Status status = HandleCommit(context, *request, reply);
+    LogConsensus("commit", request->run().request_id(), request->run().segment_index(), context,
+                 status, start);
+    return status;
+  }
+
+  grpc::Status Reveal(grpc::ServerContext* context, const v1::RevealRequest* request,
+                      v1::RevealReply* reply) override {
+    const auto start = Clock::now();
+    grpc::Status status = HandleReveal(context, *request, reply);
+    LogConsensus("reveal", "-", 0, context, status, start);
+    return status;
+  }
+
+  grpc::Status LayerInputs(grpc::ServerContext* context, const v1::LayerInputsRequest* request,
+                           v1::LayerInputsReply* reply) override {
+    Digest round;
+    if (!DigestFromBytes(request->round_digest(), &round))
+      return Invalid("round_digest must be 32 bytes");
+    std::vector<Tensor> inputs;
+    HostedSegment* seg = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(rounds_mutex_);
+      ExpireRounds();
+      auto it = rounds_.find(round);
+      if (it == rounds_.end()) return UnknownRound();
+      if (it->second.caller != CallerOf(context))
+        return {grpc::StatusCode::PERMISSION_DENIED, "the round was committed for another caller"};
+      if (!it->second.revealed)
+        return {grpc::StatusCode::FAILED_PRECONDITION, "the round is not revealed yet"};
+      if (request->layer() >= it->second.trace.size())
+        return Invalid("layer " + std::to_string(request->layer()) + " >= the segment's " +
+                       std::to_string(it->second.trace.size()) + " layers");
+      inputs = it->second.inputs;
+      seg = it->second.segment;
+    }
+    const int layer = static_cast<int>(request->layer());
+    Result<std::vector<Tensor>> values = [&]() -> Result<std::vector<Tensor>> {
+      std::lock_guard<std::mutex> lock(seg->mutex);
+      return seg->session->LayerInputs(inputs, layer);
+    }();
+    if (!values.ok()) return ToGrpc(values.status());
+    const Graph& g = seg->graph;
+    const Node& node = g.nodes[static_cast<size_t>(layer)];
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      v1::ProducedTensors* p = reply->add_produced();
+      p->set_layer(ProducerOf(g, node.inputs[i], layer));
+      EncodeTensor((*values)[i], p->add_tensors());
+    }
+    return grpc::Status::OK;
+  }
+
  private:
+  // A committed round, kept for Reveal and LayerInputs.
+  struct Round {
+    std::string caller;  // only this caller may reveal
+    HostedSegment* segment = nullptr;
+    std::vector<Tensor> inputs;
+    std::vector<Tensor> outputs;
+    std::vector<Digest> trace;
+    consensus::MemberSubmission submission;
+    std::optional<consensus::MemberSubmission> equivocation;  // fault injection only
+    Clock::time_point created;
+    int64_t bytes = 0;
+    bool revealed = false;
+  };
+
+  static grpc::Status NoIdentity() {
+    return {grpc::StatusCode::FAILED_PRECONDITION,
+            "this node has no identity: consensus rounds need one (veil node --data-dir)"};
+  }
+  static grpc::Status UnknownRound() {
+    return {grpc::StatusCode::NOT_FOUND, "no such round here (never committed, or expired)"};
+  }
+
+  // Who is calling: the peer's Ed25519 key on TLS links, else gRPC's peer address.
+  static std::string CallerOf(grpc::ServerContext* context) {
+    const auto auth = context->auth_context();
+    if (auth != nullptr) {
+      for (const auto& pem : auth->FindPropertyValues("x509_pem_cert")) {
+        auto key = Ed25519KeyFromCertificate(std::string(pem.data(), pem.size()));
+        if (key.ok()) return "key:" + PublicKeyHex(*key);
+      }
+    }
+    return "peer:" + context->peer();
+  }
+
+  // The layer within the segment that produces `value` (before `before`), or -1 for a
+  // segment input.
+  static int ProducerOf(const Graph& g, int value, int before) {
+    for (int n = before - 1; n >= 0; --n)
+      for (int out : g.nodes[static_cast<size_t>(n)].outputs)
+        if (out == value) return n;
+    return -1;
+  }
+
+  void ExpireRounds() {  // rounds_mutex_ held
+    const auto now = Clock::now();
+    const auto ttl = std::chrono::milliseconds(options_->round_ttl_ms);
+    for (auto it = rounds_.begin(); it != rounds_.end();) {
+      if (now - it->second.created > ttl) {
+        round_bytes_ -= it->second.bytes;
+        order_.erase(std::find(order_.begin(), order_.end(), it->first));
+        it = rounds_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    while (!order_.empty() && (static_cast<int>(rounds_.size()) > options_->max_rounds ||
+                               round_bytes_ > options_->max_round_bytes)) {
+      auto it = rounds_.find(order_.front());
+      round_bytes_ -= it->second.bytes;
+      rounds_.erase(it);
+      order_.erase(order_.begin());
+    }
+  }
+
+  void LogConsensus(const char* event, const std::string& request_id, uint32_t segment,
+                    grpc::ServerContext* context, const grpc::Status& status,
+                    Clock::time_point start) {
+    if (!options_->log) return;
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    std::ostringstream line;
+    line << "event=" << event << " request_id="
+         << (ValidRequestId(request_id) ? request_id : "<invalid>") << " segment=" << segment
+         << " peer=" << context->peer() << " status="
+         << (status.ok() ? "OK" : "ERROR(" + std::to_string(status.error_code()) + ")")
+         << " ms=" << ms;
+    if (!status.ok()) line << " error=\"" << status.error_message() << "\"";
+    options_->log(line.str());
+  }
+
+  // Runs the segment for a round, honestly or (test builds only) with the injected fault.
+  Status RunForRound(HostedSegment* seg, const std::vector<Tensor>& inputs,
+                     std::vector<Tensor>* outputs, std::vector<Digest>* trace) {
+    RunTrace run_trace;
+    Session* session = seg->session.get();
+#ifdef VEIL_FAULT_INJECTION
+    NodeFaults* faults = options_->faults.get();
+    if (faults != nullptr && faults->altered != nullptr) session = faults->altered.get();
+#endif
+    {
+      std::lock_guard<std::mutex> lock(seg->mutex);
+      VEIL_ASSIGN_OR_RETURN(*outputs, session->Run(inputs, &run_trace));
+    }
+    *trace = std::move(run_trace.node_digests);
+#ifdef VEIL_FAULT_INJECTION
+    if (faults != nullptr && faults->kind == FaultKind::kFlipBits && !outputs->empty() &&
+        (*outputs)[0].dtype() == DType::kInt8 && (*outputs)[0].size() > 0) {
+      int8_t& v = (*outputs)[0].i8()[0];
+      v = static_cast<int8_t>(v == -127 ? -126 : v ^ 1);  // stays within [-127, 127]
+    }
+    if (faults != nullptr && faults->kind == FaultKind::kStale) {
+      std::lock_guard<std::mutex> lock(faults->mutex);
+      if (faults->has_previous) {
+        std::swap(*outputs, faults->previous_outputs);
+        std::swap(*trace, faults->previous_trace);
+        faults->previous_outputs = *outputs;
+        faults->previous_trace = *trace;
+      } else {
+        faults->previous_outputs = *outputs;
+        faults->previous_trace = *trace;
+        faults->has_previous = true;
+      }
+    }
+#endif
+    return Status::Ok();
+  }
+
+  grpc::Status HandleCommit(grpc::ServerContext* context, const v1::CommitRequest& request,
+                            v1::Commitment* reply) {
+    if (options_->identity == nullptr) return NoIdentity();
+    Digest round;
+    if (!DigestFromBytes(request.round_digest(), &round))
+      return Invalid("round_digest must be 32 bytes");
+    const v1::RunSegmentRequest& run = request.run();
+    if (run.forward_size() > 0 || run.return_from_size() > 0 || run.carry_size() > 0 ||
+        !run.session_id().empty() || run.position() != 0)
+      return Invalid("a consensus run is stateless and unchained: no forward, return_from, "
+                     "carry or session");
+    HostedSegment* seg = nullptr;
+    std::vector<Tensor> inputs;
+    if (grpc::Status s = Resolve(run, &seg, &inputs); !s.ok()) return s;
+    const Digest input_digest = consensus::TensorListDigest(inputs);
+    // Who may reveal: the coordinator's authenticated key on TLS links; on plaintext test
+    // links (nothing is authenticated) the first caller's address.
+    std::string caller = CallerOf(context);
+    if (options_->security.is_tls()) {
+      PublicKey coordinator{};
+      if (!FixedFromBytes(request.coordinator_public_key(), &coordinator))
+        return Invalid("coordinator_public_key must be 32 bytes");
+      caller = "key:" + PublicKeyHex(coordinator);
+    }
+    {
+      // One commitment per round, whoever asks: a second, different signed commitment
+      // would let anyone frame this node as an equivocator.
+      std::lock_guard<std::mutex> lock(rounds_mutex_);
+      ExpireRounds();
+      auto it = rounds_.find(round);
+      if (it != rounds_.end()) {
+        if (it->second.submission.commitment.input_digest != input_digest)
+          return {grpc::StatusCode::FAILED_PRECONDITION,
+                  "this node already committed to another input for this round"};
+        EncodeCommitment(it->second.submission.commitment, reply);
+        return grpc::Status::OK;
+      }
+    }
+#ifdef VEIL_FAULT_INJECTION
+    NodeFaults* faults = options_->faults.get();
+    if (faults != nullptr) {
+      if (faults->kind == FaultKind::kCrash) {
+        bool first = false;
+        {
+          std::lock_guard<std::mutex> lock(faults->mutex);
+          first = !faults->crashed;
+          faults->crashed = true;
+        }
+        if (first && faults->on_crash) faults->on_crash();
+        return {grpc::StatusCode::UNAVAILABLE, "node crashed (injected fault)"};
+      }
+      if (faults->kind == FaultKind::kStall)
+        std::this_thread::sleep_for(std::chrono::milliseconds(faults->stall_ms));
+      if (faults->kind == FaultKind::kCopy) return CopyCommitment(request, round, caller, reply);
+    }
+#endif
+    if (context->IsCancelled()) return {grpc::StatusCode::CANCELLED, "call cancelled"};
+    std::vector<Tensor> outputs;
+    std::vector<Digest> trace;
+    if (Status s = RunForRound(seg, inputs, &outputs, &trace); !s.ok()) return ToGrpc(s);
+    auto submission =
+        consensus::CommitOutput(*options_->identity, round, input_digest,
+                                consensus::TensorListDigest(outputs), consensus::TraceRoot(trace));
+    if (!submission.ok()) return ToGrpc(submission.status());
+    Round r;
+    r.caller = caller;
+    r.segment = seg;
+    r.submission = *submission;
+#ifdef VEIL_FAULT_INJECTION
+    if (faults != nullptr && faults->kind == FaultKind::kEquivocate) {
+      // A second, validly signed commitment to a different output for the same round.
+      Digest other = consensus::TensorListDigest(outputs);
+      other[0] ^= 1;
+      auto second = consensus::CommitOutput(*options_->identity, round, input_digest, other,
+                                            consensus::TraceRoot(trace));
+      if (!second.ok()) return ToGrpc(second.status());
+      r.equivocation = *second;
+    }
+#endif
+    for (const Tensor& t : inputs) r.bytes += static_cast<int64_t>(t.byte_size());
+    for (const Tensor& t : outputs) r.bytes += static_cast<int64_t>(t.byte_size());
+    r.inputs = std::move(inputs);
+    r.outputs = std::move(outputs);
+    r.trace = std::move(trace);
+    r.created = Clock::now();
+    EncodeCommitment(r.submission.commitment, reply);
+    std::lock_guard<std::mutex> lock(rounds_mutex_);
+    if (rounds_.count(round) != 0)
+      return {grpc::StatusCode::ABORTED, "a concurrent commit for this round won; retry"};
+    round_bytes_ += r.bytes;
+    order_.push_back(round);
+    rounds_.emplace(round, std::move(r));
+    ExpireRounds();
+    return grpc::Status::OK;
+  }
+
+#ifdef VEIL_FAULT_INJECTION
+  // kCopy: asks the victim for its commitment to the same round and signs its hash.
+  grpc::Status CopyCommitment(const v1::CommitRequest& request, const Digest& round,
+                              const std::string& caller, v1::Commitment* reply) {
+    grpc::ClientContext client;
+    client.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::Commitment victim;
+    grpc::Status s = StubFor(options_->faults->copy_from)->Commit(&client, request, &victim);
+    if (!s.ok()) return s;
+    auto copied = DecodeCommitment(victim);
+    if (!copied.ok()) return Invalid(copied.status().message());
+    consensus::SignedCommitment mine;
+    mine.member = options_->identity->public_key();
+    mine.input_digest = copied->input_digest;
+    mine.commitment_hash = copied->commitment_hash;
+    const auto message =
+        consensus::CommitmentMessage(round, mine.input_digest, mine.commitment_hash);
+    mine.signature = options_->identity->Sign(message);
+    Round r;
+    r.caller = caller;
+    r.submission.commitment = mine;
+    r.submission.reveal.member = mine.member;  // cannot open the copied hash: zeros
+    r.created = Clock::now();
+    EncodeCommitment(mine, reply);
+    std::lock_guard<std::mutex> lock(rounds_mutex_);
+    order_.push_back(round);
+    rounds_.emplace(round, std::move(r));
+    return grpc::Status::OK;
+  }
+#endif
+
+  grpc::Status HandleReveal(grpc::ServerContext* context, const v1::RevealRequest& request,
+                            v1::RevealReply* reply) {
+    if (options_->identity == nullptr) return NoIdentity();
+    Digest round;
+    if (!DigestFromBytes(request.round_digest(), &round))
+      return Invalid("round_digest must be 32 bytes");
+    std::lock_guard<std::mutex> lock(rounds_mutex_);
+    ExpireRounds();
+    auto it = rounds_.find(round);
+    if (it == rounds_.end()) return UnknownRound();
+    Round& r = it->second;
+    if (r.caller != CallerOf(context))
+      return {grpc::StatusCode::PERMISSION_DENIED, "the round was committed for another caller"};
+    const consensus::MemberSubmission& sub = r.equivocation ? *r.equivocation : r.submission;
+    EncodeCommitment(sub.commitment, reply->mutable_commitment());
+    reply->set_output_digest(DigestToBytes(sub.reveal.output_digest));
+    reply->set_trace_root(DigestToBytes(sub.reveal.trace_root));
+    reply->set_nonce(FixedToBytes(sub.reveal.nonce));
+    for (const Tensor& t : r.outputs) EncodeTensor(t, reply->add_outputs());
+    for (const Digest& d : r.trace) reply->add_trace_digests(DigestToBytes(d));
+    r.revealed = true;
+    return grpc::Status::OK;
+  }
+
   struct RunInfo {
     int64_t batch = 0;
     double segment_ms = 0;
@@ -283,9 +626,10 @@ class NodeService final : public v1::Node::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Handle(grpc::ServerContext* context, const v1::RunSegmentRequest& request,
-                      v1::RunSegmentReply* reply, RunInfo* info) {
-    if (context->IsCancelled()) return {grpc::StatusCode::CANCELLED, "call cancelled"};
+  // Validates a request's ids, digests and tensors and finds the hosted segment.
+  grpc::Status Resolve(const v1::RunSegmentRequest& request, HostedSegment** found,
+                       std::vector<Tensor>* inputs) {
+    *found = nullptr;
     if (!ValidRequestId(request.request_id()))
       return Invalid("request_id must be 1..64 characters from [A-Za-z0-9._:-]");
     Digest model_digest, segment_digest;
@@ -295,16 +639,16 @@ class NodeService final : public v1::Node::Service {
     if (!DigestFromBytes(request.segment_digest(), &segment_digest))
       return Invalid("segment_digest must be 32 bytes, got " +
                      std::to_string(request.segment_digest().size()));
-    HostedSegment* seg = nullptr;
     bool model_hosted = false;
     for (const auto& s : *segments_) {
       if (s->model_digest != model_digest) continue;
       model_hosted = true;
-      if (static_cast<uint32_t>(s->index) == request.segment_index()) seg = s.get();
+      if (static_cast<uint32_t>(s->index) == request.segment_index()) *found = s.get();
     }
     if (!model_hosted)
       return {grpc::StatusCode::NOT_FOUND,
               "model " + DigestToHex(model_digest).substr(0, 16) + " is not hosted here"};
+    HostedSegment* seg = *found;
     if (seg == nullptr)
       return {grpc::StatusCode::NOT_FOUND, "segment " + std::to_string(request.segment_index()) +
                                                " of this model is not hosted here"};
@@ -319,22 +663,30 @@ class NodeService final : public v1::Node::Service {
       return Invalid("session_id must be 1..64 characters from [A-Za-z0-9._:-]");
     if (request.session_id().empty() && request.position() != 0)
       return Invalid("position without a session_id");
-    std::vector<Tensor> inputs;
     int64_t budget = options_->max_tensor_bytes;
     for (int i = 0; i < request.inputs_size(); ++i) {
       auto t = DecodeTensor(request.inputs(i), &budget, "input " + std::to_string(i));
       if (!t.ok()) return ToGrpc(t.status());
-      inputs.push_back(std::move(t).value());
+      inputs->push_back(std::move(t).value());
     }
     // Carry is passed on unread, but it is checked like any tensor (and counts against
     // the byte budget), and must share the batch dimension.
     for (int i = 0; i < request.carry_size(); ++i) {
       auto t = DecodeTensor(request.carry(i), &budget, "carry " + std::to_string(i));
       if (!t.ok()) return ToGrpc(t.status());
-      if (!inputs.empty() && t->dim(0) != inputs[0].dim(0))
+      if (!inputs->empty() && t->dim(0) != (*inputs)[0].dim(0))
         return Invalid("carry " + std::to_string(i) + ": batch differs from the inputs'");
     }
-    if (Status s = CheckAgainstSegment(seg->graph, inputs); !s.ok()) return ToGrpc(s);
+    if (Status s = CheckAgainstSegment(seg->graph, *inputs); !s.ok()) return ToGrpc(s);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Handle(grpc::ServerContext* context, const v1::RunSegmentRequest& request,
+                      v1::RunSegmentReply* reply, RunInfo* info) {
+    if (context->IsCancelled()) return {grpc::StatusCode::CANCELLED, "call cancelled"};
+    HostedSegment* seg = nullptr;
+    std::vector<Tensor> inputs;
+    if (grpc::Status s = Resolve(request, &seg, &inputs); !s.ok()) return s;
     info->batch = inputs.empty() ? 0 : inputs[0].dim(0);
     // Every index a hop or return_from uses must name an available tensor at its stage;
     // only the counts are known here, so check what can be checked now: this stage's.
@@ -406,6 +758,10 @@ class NodeService final : public v1::Node::Service {
   const std::string* self_;
   std::mutex stubs_mutex_;
   std::map<std::string, std::unique_ptr<v1::Node::Stub>> stubs_;
+  std::mutex rounds_mutex_;
+  std::map<Digest, Round> rounds_;
+  std::vector<Digest> order_;  // commit order, oldest first
+  int64_t round_bytes_ = 0;
 };
 
 }  // namespace
@@ -493,6 +849,19 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(std::vector<SegmentToHost>
   impl.options = std::move(options);
   if (impl.options.security.is_tls() && !impl.options.security.peer_allowed)
     return Status::InvalidArgument("TLS needs a peer check");
+#ifdef VEIL_FAULT_INJECTION
+  if (impl.options.faults != nullptr) {
+    if (impl.segments.size() != 1)
+      return Status::InvalidArgument("fault injection needs exactly one hosted segment");
+    VEIL_RETURN_IF_ERROR(PrepareNodeFaults(impl.segments[0]->graph, impl.options.faults.get()));
+  }
+#else
+  if (impl.options.faults != nullptr)
+    return Status::InvalidArgument("this build has no fault injection (it is test-only)");
+#endif
+  if (impl.options.round_ttl_ms < 1 || impl.options.max_rounds < 1 ||
+      impl.options.max_round_bytes < 1)
+    return Status::InvalidArgument("round limits must be positive");
   if (impl.options.session_ttl_ms < 1 || impl.options.max_sessions < 1 ||
       impl.options.max_session_tokens < 1 || impl.options.forward_deadline_ms < 1)
     return Status::InvalidArgument("session limits and deadlines must be positive");
@@ -505,6 +874,7 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(std::vector<SegmentToHost>
   builder.SetMaxReceiveMessageSize(static_cast<int>(impl.options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(impl.options.max_message_bytes));
   builder.RegisterService(impl.service.get());
+  for (const auto& add : impl.options.extra_services) add(&builder);
   impl.server = builder.BuildAndStart();
   if (impl.server == nullptr || impl.port == 0)
     return Status::IoError("could not listen on " + impl.options.listen_address);

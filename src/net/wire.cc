@@ -167,4 +167,74 @@ Result<ChainReply> DecodeChainReply(const v1::RunSegmentReply& reply,
   return out;
 }
 
+void EncodeRoundParams(const consensus::RoundParams& params, v1::RoundParams* out) {
+  out->set_model_digest(DigestToBytes(params.model_digest));
+  out->set_request_id(params.request_id);
+  out->set_public_seed(DigestToBytes(params.public_seed));
+  out->set_mode(static_cast<uint32_t>(params.mode));
+  out->set_segment_index(params.segment_index);
+  out->set_segment_digest(DigestToBytes(params.segment_digest));
+  out->set_committee_size(params.committee_size);
+  out->set_quorum(params.quorum);
+  out->set_audit_per_million(params.audit_per_million);
+  out->clear_eligible();
+  for (const consensus::EligibleNode& e : params.eligible) {
+    v1::EligibleNode* w = out->add_eligible();
+    w->set_node_public_key(FixedToBytes(e.key));
+    w->set_weight(e.weight);
+  }
+}
+
+Result<consensus::RoundParams> DecodeRoundParams(const v1::RoundParams& wire) {
+  consensus::RoundParams p;
+  if (!DigestFromBytes(wire.model_digest(), &p.model_digest))
+    return Status::InvalidArgument("round.model_digest must be 32 bytes");
+  if (!DigestFromBytes(wire.public_seed(), &p.public_seed))
+    return Status::InvalidArgument("round.public_seed must be 32 bytes");
+  if (!DigestFromBytes(wire.segment_digest(), &p.segment_digest))
+    return Status::InvalidArgument("round.segment_digest must be 32 bytes");
+  if (wire.eligible_size() > static_cast<int>(consensus::kMaxEligibleNodes))
+    return Status::InvalidArgument("round has more than " +
+                                   std::to_string(consensus::kMaxEligibleNodes) + " eligible nodes");
+  if (wire.mode() != static_cast<uint32_t>(consensus::Mode::kConsensus) &&
+      wire.mode() != static_cast<uint32_t>(consensus::Mode::kAudit))
+    return Status::InvalidArgument("round.mode " + std::to_string(wire.mode()) + " is unknown");
+  p.request_id = wire.request_id();
+  p.mode = static_cast<consensus::Mode>(wire.mode());
+  p.segment_index = wire.segment_index();
+  p.committee_size = wire.committee_size();
+  p.quorum = wire.quorum();
+  p.audit_per_million = wire.audit_per_million();
+  for (int i = 0; i < wire.eligible_size(); ++i) {
+    consensus::EligibleNode e;
+    if (!FixedFromBytes(wire.eligible(i).node_public_key(), &e.key))
+      return Status::InvalidArgument("round.eligible[" + std::to_string(i) +
+                                     "].node_public_key must be 32 bytes");
+    e.weight = wire.eligible(i).weight();
+    p.eligible.push_back(e);
+  }
+  VEIL_RETURN_IF_ERROR(consensus::ValidateRoundParams(p));
+  return p;
+}
+
+void EncodeCommitment(const consensus::SignedCommitment& c, v1::Commitment* out) {
+  out->set_node_public_key(FixedToBytes(c.member));
+  out->set_input_digest(DigestToBytes(c.input_digest));
+  out->set_commitment_hash(DigestToBytes(c.commitment_hash));
+  out->set_signature(FixedToBytes(c.signature));
+}
+
+Result<consensus::SignedCommitment> DecodeCommitment(const v1::Commitment& wire) {
+  consensus::SignedCommitment c;
+  if (!FixedFromBytes(wire.node_public_key(), &c.member))
+    return Status::InvalidArgument("commitment.node_public_key must be 32 bytes");
+  if (!DigestFromBytes(wire.input_digest(), &c.input_digest))
+    return Status::InvalidArgument("commitment.input_digest must be 32 bytes");
+  if (!DigestFromBytes(wire.commitment_hash(), &c.commitment_hash))
+    return Status::InvalidArgument("commitment.commitment_hash must be 32 bytes");
+  if (!FixedFromBytes(wire.signature(), &c.signature))
+    return Status::InvalidArgument("commitment.signature must be 64 bytes");
+  return c;
+}
+
 }  // namespace veil::net

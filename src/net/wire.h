@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "veil/consensus/commit_reveal.h"
+#include "veil/consensus/committee.h"
 #include "veil/digest.h"
 #include "veil/net/node_client.h"
 #include "veil/status.h"
@@ -49,5 +51,23 @@ struct ExpectedStage {
 // `max_bytes`) and decodes it.
 Result<ChainReply> DecodeChainReply(const v1::RunSegmentReply& reply,
                                     const std::vector<ExpectedStage>& expected, int64_t max_bytes);
+
+// Consensus messages (node.proto "Consensus-based verification"). Decoders check every
+// length and limit and name the bad field; they never trust a count or a size.
+void EncodeRoundParams(const consensus::RoundParams& params, v1::RoundParams* out);
+Result<consensus::RoundParams> DecodeRoundParams(const v1::RoundParams& wire);
+void EncodeCommitment(const consensus::SignedCommitment& commitment, v1::Commitment* out);
+Result<consensus::SignedCommitment> DecodeCommitment(const v1::Commitment& wire);
+// A 32/64/80-byte field as a fixed array; false for any other length.
+template <size_t N>
+bool FixedFromBytes(const std::string& bytes, std::array<uint8_t, N>* out) {
+  if (bytes.size() != N) return false;
+  for (size_t i = 0; i < N; ++i) (*out)[i] = static_cast<uint8_t>(bytes[i]);
+  return true;
+}
+template <size_t N>
+std::string FixedToBytes(const std::array<uint8_t, N>& a) {
+  return std::string(a.begin(), a.end());
+}
 
 }  // namespace veil::net

@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "net/node_faults.h"
 #include "onnx/shipped_models.h"
 #include "veil/generate.h"
 #include "veil/model_file.h"
@@ -138,6 +139,13 @@ TEST(NodeServerTest, RejectsBadOptions) {
   options.segments = {1};
   options.listen_address = "nonsense";
   EXPECT_FALSE(NodeServer::Start(graph, options).ok());
+  // Fault injection is test-only: this binary links the production veil_net, which
+  // refuses to start a node that carries a fault.
+  options.listen_address = "127.0.0.1:0";
+  options.faults = std::make_shared<NodeFaults>();
+  auto refused = NodeServer::Start(graph, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("test-only"), std::string::npos);
 }
 
 TEST(SplitRunnerTest, RouteErrors) {

@@ -22,10 +22,13 @@
 #include "veil/digest.h"
 #include "veil/graph.h"
 #include "veil/net/link_security.h"
+#include "veil/registry/identity.h"
 #include "veil/session.h"
 #include "veil/status.h"
 
 namespace veil::net {
+
+struct NodeFaults;  // test-only fault injection (src/net/node_faults.h)
 
 inline constexpr int64_t kDefaultMaxMessageBytes = int64_t{64} << 20;
 inline constexpr int64_t kDefaultMaxTensorBytes = int64_t{48} << 20;
@@ -56,12 +59,28 @@ struct NodeServerOptions {
   std::function<void(const std::string&)> log;
   // This node's identity and peer policy (also used for its calls to forward hops).
   LinkSecurity security;
+  // Extra gRPC services on the same port (e.g. the SHE service, veil/she/service.h). Each
+  // is called with the grpc::ServerBuilder (as void*, to keep gRPC out of this header)
+  // before the server starts; the services it registers must outlive the NodeServer.
+  std::vector<std::function<void(void* grpc_server_builder)>> extra_services;
   // Deadline for a forward call when the incoming call has none.
   int64_t forward_deadline_ms = 30000;
   // Sessions (incremental decoding): idle expiry, count cap, and tokens per session.
   int64_t session_ttl_ms = 60000;
   int max_sessions = 256;
   int64_t max_session_tokens = 4096;
+  // Consensus (docs/consensus.md): the key that signs this node's commitments and proves
+  // committee selections; without it SelectCommittee/Commit/Reveal answer
+  // FAILED_PRECONDITION. Rounds are kept for Reveal and LayerInputs for `round_ttl_ms`,
+  // at most `max_rounds` of them holding at most `max_round_bytes` of tensors (oldest
+  // dropped first).
+  std::shared_ptr<const registry::Identity> identity;
+  int64_t round_ttl_ms = 60000;
+  int max_rounds = 1024;
+  int64_t max_round_bytes = int64_t{256} << 20;
+  // Test-only fault injection: honoured only by the test suite's veil_net_faulty build;
+  // every other build refuses to start with it set.
+  std::shared_ptr<NodeFaults> faults;
 };
 
 // Counters exported at /metrics (Prometheus text format; see NodeServer::MetricsText).
