@@ -341,6 +341,11 @@ Status CkksSegment::EvaluateDense(const CkksEvaluator& ev, const DenseStage& d, 
       const CkksCiphertext& xb = baby[b];
       const CkksPlaintext& p = d.diag[dd];
       if (!inner) {
+        // As CkksEvaluator::MultiplyPlainInPlace: the product's scale must fit below Q_l / 2.
+        if (std::log2(xb.scale * p.scale) + 1 >= static_cast<double>(ctx.level_modulus_bits(limbs)))
+          return Status::InvalidArgument(
+              "CKKS segment: the product scale 2^" + std::to_string(std::log2(xb.scale * p.scale)) +
+              " does not fit the modulus at " + std::to_string(limbs) + " limbs");
         inner = CkksCiphertext{xb.params_id, {}, xb.scale * p.scale, std::nullopt};
         for (size_t i = 0; i < xb.size(); ++i) inner->polys.emplace_back(ctx.n(), limbs, true);
       }
