@@ -1,5 +1,5 @@
 // libFuzzer target: receipt decoding and offline verification (proto/veil/v1/receipt.proto)
-// from arbitrary bytes. Two paths:
+// from arbitrary bytes, and reputation-book decoding of the same bytes. Two receipt paths:
 //  - the bytes as a receipt (what anyone can hand a verifier);
 //  - a valid two-segment receipt made at start-up with the input XORed into it from an offset
 //    given by the first bytes, so the signature, VRF and quorum checks behind the decoder are
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "veil/consensus/receipt.h"
+#include "veil/consensus/reputation.h"
 #include "veil/registry/identity.h"
 
 namespace {
@@ -134,6 +135,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     checked_valid = true;
   }
   if (size < 3) return 0;
+  {
+    // The same bytes as a reputation book (consensus/reputation.h): refused or a fixed point.
+    auto book = ReputationBook::Create();
+    Require(book.ok(), "default reputation policy");
+    const std::string bytes(reinterpret_cast<const char*>(data), size);
+    if (book->Decode(bytes).ok()) Require(book->Encode() == bytes, "book re-encoding differs");
+  }
   if (data[0] % 2 == 0) {
     Check(std::string(reinterpret_cast<const char*>(data) + 1, size - 1));
   } else {

@@ -162,6 +162,8 @@ const char* RecordKindName(RecordKind kind) {
       return "model";
     case RecordKind::kOwnerKey:
       return "owner";
+    case RecordKind::kState:
+      return "state";
   }
   return "unknown";
 }
@@ -236,6 +238,18 @@ Result<std::string> SignOwnerKeyRecord(const Identity& owner, const OwnerKeyReco
   m.set_issued_at_unix_ms(r.issued_at_unix_ms);
   m.set_seq(r.seq);
   return Seal(owner, RecordKind::kOwnerKey, m.SerializeAsString());
+}
+
+Result<std::string> SignStateRecord(const Identity& writer, const std::string& payload) {
+  return Seal(writer, RecordKind::kState, payload);
+}
+
+Result<std::string> VerifyStateRecord(std::string_view bytes, const PublicKey& writer) {
+  std::string payload;
+  PublicKey signer{};
+  VEIL_RETURN_IF_ERROR(Open(RecordKind::kState, bytes, &payload, &signer));
+  VEIL_RETURN_IF_ERROR(SameSigner(writer, signer, "writer"));
+  return payload;
 }
 
 Result<NodeRecord> VerifyNodeRecord(std::string_view bytes) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <random>
 
@@ -759,6 +760,53 @@ TEST(ConsensusReputationTest, TrialThenActive) {
   EXPECT_EQ(book->InTrial({a, b}), std::vector<PublicKey>{b});
   PublicKey unknown{};
   EXPECT_EQ(book->RecordVerdict(unknown, false).code(), StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace veil::consensus
+
+namespace veil::consensus {
+namespace {
+
+TEST(ConsensusReputationTest, BookRoundTripsAndRejectsDamage) {
+  auto book = ReputationBook::Create();
+  ASSERT_TRUE(book.ok());
+  registry::PublicKey a{}, b{};
+  a.fill(1);
+  b.fill(2);
+  book->AddNode(a);
+  book->AddNode(b);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(book->RecordTrial(a, true).ok());
+  ASSERT_TRUE(book->RecordVerdict(a, true).ok());
+  ASSERT_TRUE(book->RecordTrial(b, true).ok());
+  const std::string bytes = book->Encode();
+  auto copy = ReputationBook::Create();
+  ASSERT_TRUE(copy.ok());
+  ASSERT_TRUE(copy->Decode(bytes).ok());
+  EXPECT_EQ(copy->Encode(), bytes);
+  EXPECT_EQ(copy->Find(a)->standing, Standing::kActive);
+  EXPECT_DOUBLE_EQ(copy->Find(a)->reputation, 0.4);
+  EXPECT_EQ(copy->Find(a)->faults, 1u);
+  EXPECT_EQ(copy->Find(b)->trial_streak, 1u);
+  // Every truncation is refused and leaves the book as it was.
+  for (size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_EQ(copy->Decode(bytes.substr(0, n)).code(), StatusCode::kCorrupt) << n;
+  EXPECT_EQ(copy->Encode(), bytes);
+  // Bad magic, a reputation out of range, a bad standing, more faults than verdicts.
+  std::string bad = bytes;
+  bad[0] = 'X';
+  EXPECT_EQ(copy->Decode(bad).code(), StatusCode::kCorrupt);
+  bad = bytes;
+  const size_t first = 12;  // entry 0 is a (keys sort)
+  const double huge = 7.0;
+  std::memcpy(&bad[first + 33], &huge, 8);
+  EXPECT_EQ(copy->Decode(bad).code(), StatusCode::kCorrupt);
+  bad = bytes;
+  bad[first + 32] = 5;
+  EXPECT_EQ(copy->Decode(bad).code(), StatusCode::kCorrupt);
+  bad = bytes;
+  bad[first + 53] = 9;  // faults 9 > verdicts 1
+  EXPECT_EQ(copy->Decode(bad).code(), StatusCode::kCorrupt);
 }
 
 }  // namespace

@@ -611,6 +611,33 @@ TEST_P(RegistryBackendTest, PublishAndReadModels) {
   EXPECT_TRUE(log_.Contains("no owner record"));
 }
 
+TEST_P(RegistryBackendTest, StateRecordsAreBoundToTheirWriter) {
+  auto reg = Reg();
+  auto kv = Kv();
+  ASSERT_TRUE(reg && kv);
+  TestIdentity client, other;
+  EXPECT_EQ(reg->GetState(client->public_key(), "reputation").status().code(),
+            StatusCode::kNotFound);
+  ASSERT_TRUE(reg->PutState(*client, "reputation", "book v1").ok());
+  ASSERT_TRUE(reg->PutState(*client, "reputation", "book v2").ok());
+  auto state = reg->GetState(client->public_key(), "reputation");
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  EXPECT_EQ(*state, "book v2");
+  EXPECT_EQ(reg->PutState(*client, "../x", "y").code(), StatusCode::kInvalidArgument);
+  // Another key's record written under the client's name is refused, and so is a tampered one.
+  const std::string key = std::string(kStatePrefix) + "reputation/" + client->node_id();
+  auto forged = SignStateRecord(*other, "forged book");
+  ASSERT_TRUE(forged.ok());
+  ASSERT_TRUE(kv->Put(key, *forged, 0).ok());
+  EXPECT_EQ(reg->GetState(client->public_key(), "reputation").status().code(), StatusCode::kCorrupt);
+  auto genuine = SignStateRecord(*client, "book v3");
+  ASSERT_TRUE(genuine.ok());
+  std::string tampered = *genuine;
+  tampered[tampered.size() / 2] ^= 1;
+  ASSERT_TRUE(kv->Put(key, tampered, 0).ok());
+  EXPECT_EQ(reg->GetState(client->public_key(), "reputation").status().code(), StatusCode::kCorrupt);
+}
+
 // Two owners racing for the same new names: exactly one wins each name, the loser is told,
 // and readers see the winner's model.
 TEST_P(RegistryBackendTest, RacingOwnersFirstClaimWins) {

@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "veil/consensus/committee.h"
@@ -43,6 +45,8 @@ struct ReputationEntry {
   uint64_t faults = 0;        // of which faulty
 };
 
+inline constexpr size_t kMaxBookEntries = 1u << 20;
+
 class ReputationBook {
  public:
   static Result<ReputationBook> Create(ReputationPolicy policy = {});
@@ -56,6 +60,13 @@ class ReputationBook {
   Status RecordTrial(const registry::PublicKey& node, bool matched);
 
   const ReputationEntry* Find(const registry::PublicKey& node) const;
+  size_t size() const { return entries_.size(); }
+
+  // Persistence (e.g. as a registry state record, registry.h PutState): a versioned binary
+  // encoding of every entry. Decode checks the magic, the count (<= kMaxBookEntries), each
+  // standing, and that every reputation is finite and within the policy's [min, max].
+  std::string Encode() const;
+  Status Decode(std::string_view bytes);
   // Active nodes among `hosting`, with SelectionWeight(reputation): RoundParams::eligible.
   std::vector<EligibleNode> Eligible(const std::vector<registry::PublicKey>& hosting) const;
   // Trial nodes among `hosting` (observer candidates).

@@ -31,8 +31,8 @@ inline constexpr size_t kMaxHostedSegments = 1024;
 inline constexpr size_t kMaxManifestSegments = 4096;
 inline constexpr uint32_t kMaxCores = 1u << 16;
 
-enum class RecordKind { kNode, kModel, kOwnerKey };
-// "node", "model", "owner": the <kind> in the signed domain string.
+enum class RecordKind { kNode, kModel, kOwnerKey, kState };
+// "node", "model", "owner", "state": the <kind> in the signed domain string.
 const char* RecordKindName(RecordKind kind);
 
 struct NodeCapacity {
@@ -89,6 +89,14 @@ Result<std::string> SignModelRecord(const Identity& owner, const ModelRecord& re
 Result<std::string> SignOwnerKeyRecord(const Identity& owner, const OwnerKeyRecord& record);
 
 // Verify and decode a SignedRecord's bytes (see the header comment for the checks).
+// State records: opaque bytes a key holder keeps in the registry under its own key (e.g. a
+// client's reputation book, docs/consensus.md). The record binds the payload to its signer;
+// the payload's owner decodes it strictly. A registry can replay an older state record of
+// the same writer, not forge one.
+Result<std::string> SignStateRecord(const Identity& writer, const std::string& payload);
+// The payload, if `signed_record` is a valid state record signed by `writer`.
+Result<std::string> VerifyStateRecord(std::string_view signed_record, const PublicKey& writer);
+
 Result<NodeRecord> VerifyNodeRecord(std::string_view signed_record);
 Result<ModelRecord> VerifyModelRecord(std::string_view signed_record);
 Result<OwnerKeyRecord> VerifyOwnerKeyRecord(std::string_view signed_record);

@@ -4,6 +4,7 @@
 //     /veil/v1/nodes/<node id>   signed NodeRecord, attached to the node's lease
 //     /veil/v1/owners/<name>     signed OwnerKeyRecord: the first key to claim <name>
 //     /veil/v1/models/<name>     signed ModelRecord, signed by the owner key
+//     /veil/v1/state/<name>/<id> signed state record of key <id> (e.g. a reputation book)
 // Readers verify every record (records.h) and skip invalid, misplaced, replayed (older seq)
 // or unowned ones with a logged reason; nothing unverified is ever returned.
 #pragma once
@@ -27,6 +28,7 @@ namespace veil::registry {
 inline constexpr const char* kNodesPrefix = "/veil/v1/nodes/";
 inline constexpr const char* kOwnersPrefix = "/veil/v1/owners/";
 inline constexpr const char* kModelsPrefix = "/veil/v1/models/";
+inline constexpr const char* kStatePrefix = "/veil/v1/state/";
 
 struct RegistryOptions {
   int64_t call_timeout_ms = 3000;
@@ -65,6 +67,12 @@ class Registry {
   Result<ModelRecord> GetModel(const std::string& name);
   // Every verified, validly owned model record, sorted by name.
   Result<std::vector<ModelRecord>> ListModels();
+
+  // Stores `payload` as the signed state record /veil/v1/state/<name>/<writer id> (no
+  // lease: it persists). `name` follows the model-name rule.
+  Status PutState(const Identity& writer, const std::string& name, const std::string& payload);
+  // The payload of writer's state record `name`; NotFound if absent, Corrupt if invalid.
+  Result<std::string> GetState(const PublicKey& writer, const std::string& name);
 
   // Calls `on_change` with the verified node set: once with the current set before returning
   // (on the calling thread), then from a background thread after every change (a node
