@@ -28,6 +28,7 @@
 #include "veil/net/network.h"
 #include "veil/net/node_server.h"
 #include "veil/net/publication.h"
+#include "veil/she/service.h"
 
 namespace veil::cli {
 namespace {
@@ -102,6 +103,16 @@ double MeasureThroughput(const Graph& segment, const SessionOptions& options) {
   return s > 0 ? kBatch * kRuns / s : 0;
 }
 
+// The SHE exact-mode service (veil/she/service.h) for `segments`, on the node's port.
+Result<std::unique_ptr<she::SheService>> AddSheService(
+    const std::vector<net::SegmentToHost>& segments, net::NodeServerOptions* options) {
+  she::SheServiceOptions she_options;
+  she_options.log = options->log;
+  VEIL_ASSIGN_OR_RETURN(auto service, she::SheService::Create(segments, she_options));
+  options->extra_services.push_back(service->Registrar());
+  return service;
+}
+
 sigset_t BlockTerminationSignals() {
   // Blocked before gRPC starts its threads, so that sigwait here receives them.
   sigset_t signals;
@@ -139,8 +150,14 @@ int RunStandalone(const NodeArgs& args, net::NodeServerOptions options) {
   auto segments = ParseSegments(args.segments);
   if (!segments.ok()) return Fail(segments.status());
   options.segments = *segments;
+  auto model = LoadModel(args.model);
+  if (!model.ok()) return Fail(model.status());
+  auto she_segments = she::ExtractSegments(*model, *segments);
+  if (!she_segments.ok()) return Fail(she_segments.status());
+  auto she = AddSheService(*she_segments, &options);
+  if (!she.ok()) return Fail(she.status());
   const sigset_t signals = BlockTerminationSignals();
-  auto server = net::NodeServer::StartFromFile(args.model, std::move(options));
+  auto server = net::NodeServer::Start(*model, std::move(options));
   if (!server.ok()) return Fail(server.status());
   std::cerr << "ts=" << Timestamp()
             << " level=warn event=insecure msg=\"plaintext, unauthenticated links\"" << std::endl;
@@ -204,7 +221,13 @@ int RunNetworked(const NodeArgs& args, net::NodeServerOptions options) {
   auto security = net::IdentityLink(**identity, ring);
   if (!security.ok()) return Fail(security.status());
   options.security = *security;
+  // Consensus commitments and committee proofs are signed with the node's identity, which
+  // outlives the server (declared before it in this function): a non-owning pointer.
+  options.identity = std::shared_ptr<const registry::Identity>(identity->get(),
+                                                               [](const registry::Identity*) {});
 
+  auto she = AddSheService(hosted, &options);
+  if (!she.ok()) return Fail(she.status());
   const sigset_t signals = BlockTerminationSignals();
   auto server = net::NodeServer::Start(std::move(hosted), std::move(options));
   if (!server.ok()) return Fail(server.status());
