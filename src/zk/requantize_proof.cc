@@ -11,6 +11,9 @@ namespace {
 
 __extension__ typedef __int128 i128;
 
+// Slacks are proven in [0, 2^64), Y − lo and hi − Y in [0, 2^8) rounded up to one digit
+// (so [0, 2^16) with 16-bit digits; since (Y − lo) + (hi − Y) = hi − lo, either way
+// lo <= Y <= hi).
 constexpr uint32_t kSlackBits = 64;
 constexpr uint32_t kOutputBits = 8;
 
@@ -24,7 +27,7 @@ Status CheckShape(const HyraxCommitment& c, size_t rows, size_t cols, const char
 }
 
 void AbsorbStatement(Transcript* t, const RequantizeStatement& s) {
-  constexpr std::string_view kProtocol = "veil/zk/requantize/v1";
+  constexpr std::string_view kProtocol = "veil/zk/requantize/v2";
   t->AppendBytes("protocol",
                  {reinterpret_cast<const uint8_t*>(kProtocol.data()), kProtocol.size()});
   t->AppendU64("requantize/rows", s.rows);
@@ -285,8 +288,8 @@ Status CheckRequantizeStatement(const CommitmentKey& key, const RequantizeStatem
   constexpr uint32_t kMaxDim = uint32_t{1} << 20;
   if (s.rows == 0 || s.cols == 0 || s.rows > kMaxDim || s.cols > kMaxDim)
     return Status::Corrupt("requantize: bad dimensions");
-  if ((size_t{1} << CeilLog2(s.cols)) > key.max_vector_length())
-    return Status::Corrupt("requantize: rows longer than the commitment key");
+  if ((size_t{1} << CeilLog2(s.cols)) > key.max_vector_length() || key.max_vector_length() < 256)
+    return Status::Corrupt("requantize: rows longer than the commitment key (or key < 256)");
   if (s.multiplier.size() != s.cols || s.shift.size() != s.cols)
     return Status::Corrupt("requantize: need one multiplier and shift per channel");
   for (uint32_t n = 0; n < s.cols; ++n)
@@ -346,20 +349,17 @@ Result<RequantizeProof> ProveRequantize(const CommitmentKey& key, const Requanti
   transcript->AppendPoints("requantize/low_slack", proof.low_slack.rows);
   transcript->AppendPoints("requantize/high_slack", proof.high_slack.rows);
 
-  VEIL_ASSIGN_OR_RETURN(proof.low_range,
-                        ProveRange(key, proof.low_slack, low_w, low, kSlackBits, transcript));
-  VEIL_ASSIGN_OR_RETURN(proof.high_range,
-                        ProveRange(key, proof.high_slack, high_w, high, kSlackBits, transcript));
   std::vector<Scalar> negated(T);
   for (size_t t = 0; t < T; ++t) negated[t] = -w.output_blinds[t];
   const HyraxWitness y_low_w = ScalarWitness(to_scalars(y_low), T, N, w.output_blinds);
   const HyraxWitness y_high_w = ScalarWitness(to_scalars(y_high), T, N, negated);
-  VEIL_ASSIGN_OR_RETURN(proof.output_low_range,
-                        ProveRange(key, ShiftedOutput(s.output, pub.ones, s.act_min, +1), y_low_w,
-                                   y_low, kOutputBits, transcript));
-  VEIL_ASSIGN_OR_RETURN(proof.output_high_range,
-                        ProveRange(key, ShiftedOutput(s.output, pub.ones, s.act_max, -1), y_high_w,
-                                   y_high, kOutputBits, transcript));
+  const HyraxCommitment y_low_c = ShiftedOutput(s.output, pub.ones, s.act_min, +1);
+  const HyraxCommitment y_high_c = ShiftedOutput(s.output, pub.ones, s.act_max, -1);
+  const DigitRangeTarget targets[] = {{&proof.low_slack, kSlackBits, &low_w, low},
+                                      {&proof.high_slack, kSlackBits, &high_w, high},
+                                      {&y_low_c, kOutputBits, &y_low_w, y_low},
+                                      {&y_high_c, kOutputBits, &y_high_w, y_high}};
+  VEIL_ASSIGN_OR_RETURN(proof.ranges, ProveDigitRange(key, T, N, targets, transcript));
   const ProverMatrices m{&s.accumulator, &s.output, &acc, &out};
   VEIL_ASSIGN_OR_RETURN(proof.low_check,
                         ProveZeroCheck(key, s, pub, true, proof.low_slack, low_w, m, transcript));
@@ -383,18 +383,15 @@ Status VerifyRequantize(const CommitmentKey& key, const RequantizeStatement& s,
   auto step = [](const Status& st, const char* what) {
     return st.ok() ? st : st.WithContext(std::string("requantize proof rejected at ") + what);
   };
+  const HyraxCommitment y_low_c = ShiftedOutput(s.output, pub.ones, s.act_min, +1);
+  const HyraxCommitment y_high_c = ShiftedOutput(s.output, pub.ones, s.act_max, -1);
+  const DigitRangeTarget targets[] = {{&proof.low_slack, kSlackBits, nullptr, {}},
+                                      {&proof.high_slack, kSlackBits, nullptr, {}},
+                                      {&y_low_c, kOutputBits, nullptr, {}},
+                                      {&y_high_c, kOutputBits, nullptr, {}}};
   VEIL_RETURN_IF_ERROR(
-      step(VerifyRange(key, proof.low_slack, kSlackBits, proof.low_range, transcript, b),
-           "the low-slack range"));
-  VEIL_RETURN_IF_ERROR(
-      step(VerifyRange(key, proof.high_slack, kSlackBits, proof.high_range, transcript, b),
-           "the high-slack range"));
-  VEIL_RETURN_IF_ERROR(step(VerifyRange(key, ShiftedOutput(s.output, pub.ones, s.act_min, +1),
-                                        kOutputBits, proof.output_low_range, transcript, b),
-                            "the output lower bound"));
-  VEIL_RETURN_IF_ERROR(step(VerifyRange(key, ShiftedOutput(s.output, pub.ones, s.act_max, -1),
-                                        kOutputBits, proof.output_high_range, transcript, b),
-                            "the output upper bound"));
+      step(VerifyDigitRange(key, s.rows, s.cols, targets, proof.ranges, transcript, b),
+           "the slack and output ranges"));
   VEIL_RETURN_IF_ERROR(
       step(VerifyZeroCheck(key, s, pub, true, proof.low_slack, proof.low_check, transcript, b),
            "the low zero-check"));
@@ -408,9 +405,7 @@ Status VerifyRequantize(const CommitmentKey& key, const RequantizeStatement& s,
 void WriteRequantizeProof(std::vector<uint8_t>* out, const RequantizeProof& p) {
   WriteHyraxCommitment(out, p.low_slack);
   WriteHyraxCommitment(out, p.high_slack);
-  for (const RangeProof* r :
-       {&p.low_range, &p.high_range, &p.output_low_range, &p.output_high_range})
-    WriteRangeProof(out, *r);
+  WriteDigitRangeProof(out, p.ranges);
   WriteZeroCheck(out, p.low_check);
   WriteZeroCheck(out, p.high_check);
 }
@@ -421,10 +416,11 @@ Result<RequantizeProof> ReadRequantizeProof(ZkReader* in, const RequantizeStatem
   VEIL_ASSIGN_OR_RETURN(p.high_slack, ReadHyraxCommitment(in));
   VEIL_RETURN_IF_ERROR(CheckShape(p.low_slack, s.rows, s.cols, "low slack"));
   VEIL_RETURN_IF_ERROR(CheckShape(p.high_slack, s.rows, s.cols, "high slack"));
-  VEIL_ASSIGN_OR_RETURN(p.low_range, ReadRangeProof(in, p.low_slack, kSlackBits));
-  VEIL_ASSIGN_OR_RETURN(p.high_range, ReadRangeProof(in, p.high_slack, kSlackBits));
-  VEIL_ASSIGN_OR_RETURN(p.output_low_range, ReadRangeProof(in, s.output, kOutputBits));
-  VEIL_ASSIGN_OR_RETURN(p.output_high_range, ReadRangeProof(in, s.output, kOutputBits));
+  const DigitRangeTarget targets[] = {{nullptr, kSlackBits, nullptr, {}},
+                                      {nullptr, kSlackBits, nullptr, {}},
+                                      {nullptr, kOutputBits, nullptr, {}},
+                                      {nullptr, kOutputBits, nullptr, {}}};
+  VEIL_ASSIGN_OR_RETURN(p.ranges, ReadDigitRangeProof(in, s.rows, s.cols, targets));
   const int rounds = static_cast<int>(s.output.row_vars + s.output.col_vars);
   VEIL_ASSIGN_OR_RETURN(p.low_check, ReadZeroCheck(in, rounds));
   VEIL_ASSIGN_OR_RETURN(p.high_check, ReadZeroCheck(in, rounds));

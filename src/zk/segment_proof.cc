@@ -151,7 +151,9 @@ CommitmentKey SegmentProofKey(const Graph& graph, const ModelCommitment& commitm
   for (const Node& node : graph.nodes) {
     if (!ProvableKind(node.kind)) continue;
     // A Lookup proof commits to its 256 multiplicities in one row.
-    if (node.kind == OpKind::kLookup) len = std::max<size_t>(len, kLookupTableSize);
+    // Lookup proofs commit 256 multiplicities in one row; requantization proofs (Linear)
+    // commit their digit multiplicities as 256 × 256.
+    if (node.kind != OpKind::kReshape) len = std::max<size_t>(len, 256);
     for (int v : node.inputs) {
       auto n = PerSampleSize(graph, v);
       if (n.ok()) len = std::max(len, size_t{1} << CeilLog2(*n));

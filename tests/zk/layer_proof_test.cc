@@ -57,7 +57,7 @@ TEST(LayerProof, LinearWithRequantizationMatchesSessionAndVerifies) {
   const std::vector<int8_t> y = RequantizeReference(acc, T, N, m64, s64, 0, 127);
   ASSERT_EQ(std::vector<int8_t>(y_graph.begin(), y_graph.end()), y);
 
-  const CommitmentKey key = CommitmentKey::Derive(32);
+  const CommitmentKey key = CommitmentKey::Derive(256);  // 256: digit multiplicities
   LinearWitness lw;
   lw.input_blinds = Blinds(T);
   lw.weight_blinds = Blinds(N);

@@ -8,7 +8,7 @@ namespace veil::zk {
 namespace {
 
 const CommitmentKey& Key() {
-  static const CommitmentKey* key = new CommitmentKey(CommitmentKey::Derive(16));
+  static const CommitmentKey* key = new CommitmentKey(CommitmentKey::Derive(256));
   return *key;
 }
 

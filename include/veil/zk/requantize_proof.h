@@ -8,7 +8,7 @@
 // Relation. With u = A·M + R (R = 2^(s-1), or 0 when s = 0), D1 = u − Y·2^s and
 // D2 = (Y + 1)·2^s − 1 − u, the prover commits to slack matrices L = (Y > lo ? D1 : 0) and
 // H = (Y < hi ? D2 : 0) and proves, entry by entry,
-//     L ∈ [0, 2^64),  H ∈ [0, 2^64),  Y − lo ∈ [0, 2^8),  hi − Y ∈ [0, 2^8),
+//     L ∈ [0, 2^64),  H ∈ [0, 2^64),  Y − lo ∈ [0, 2^b),  hi − Y ∈ [0, 2^b)  (b = 8 or 16),
 //     (L − D1)·(Y − lo) = 0,  (H − D2)·(hi − Y) = 0.
 // These force Y = Clamp(floor(u / 2^s), lo, hi): strictly inside (lo, hi) both slacks are
 // the true D1, D2 >= 0, i.e. Y·2^s <= u < (Y+1)·2^s; at Y = lo only u < (lo+1)·2^s is
@@ -16,11 +16,17 @@
 // magnitude (|A| < 2^31 is guaranteed by the graph's accumulator bound and the Linear proof
 // that produced A), far below l/2, so the field equations are integer equations.
 //
-// Sub-proofs: four range proofs (range_proof.h; the Y ranges use commitments derived
-// homomorphically from Com(Y), rows T_i ∓ lo·Σ_{j<N} G_j), and two committed zero-check
-// sumchecks Σ_x eq(τ, x)·P(x)·Q(x) = 0 whose final products are tied by ProductProofs to
-// Hyrax openings of L or H, A (tensor with eq ∘ M), Y (tensor with eq ∘ 2^s) and Y.
-// Costs are dominated by the two 64-bit range proofs (sumcheck over 64·2^(tv+nv) entries).
+// (The two Y ranges sum to hi − lo, so each is at most hi − lo <= 254: lo <= Y <= hi.)
+//
+// Sub-proofs: one digit range proof (digit_range_proof.h: b-bit digits, b = 16 for
+// T·N >= 8192 else 8, checked by a LogUp lookup into [0, 2^b); 64/b digits per slack and one
+// per Y range, all four matrices in one lookup; the Y ranges use commitments derived
+// homomorphically from Com(Y), rows T_i ∓ lo·Σ_{j<N} G_j), and two committed zero-check sumchecks
+// Σ_x eq(τ, x)·P(x)·Q(x) = 0 whose final products are tied by ProductProofs to Hyrax
+// openings of L or H, A (tensor with eq ∘ M), Y (tensor with eq ∘ 2^s) and Y.
+// Costs are dominated by committing the (2·64/b + 2)·T·N digit inverses of the range proof.
+// Protocol tag "veil/zk/requantize/v2" (v1 used 64-bit bit decompositions). The key must
+// commit vectors of 256 entries (the digit multiplicities).
 #pragma once
 
 #include <cstdint>
@@ -28,8 +34,8 @@
 #include <vector>
 
 #include "veil/status.h"
+#include "veil/zk/digit_range_proof.h"
 #include "veil/zk/hyrax.h"
-#include "veil/zk/range_proof.h"
 #include "veil/zk/sigma.h"
 #include "veil/zk/sumcheck.h"
 #include "veil/zk/transcript.h"
@@ -62,7 +68,7 @@ struct ZeroCheckProof {
 
 struct RequantizeProof {
   HyraxCommitment low_slack, high_slack;
-  RangeProof low_range, high_range, output_low_range, output_high_range;
+  DigitRangeProof ranges;  // L, H (4 digits each), Y − lo, hi − Y (1 digit each)
   ZeroCheckProof low_check, high_check;
 };
 
