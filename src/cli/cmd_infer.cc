@@ -20,6 +20,7 @@
 #include "veil/net/split_inference.h"
 #include "veil/npy.h"
 #include "veil/quantization.h"
+#include "verified_infer.h"
 
 namespace veil::cli {
 namespace {
@@ -44,6 +45,8 @@ struct InferArgs {
   int64_t chunk = 256;
   std::string mode = "split";
   std::string she_params = "N8192";
+  // --mode consensus|audit (veil/net/verified_inference.h)
+  VerifiedInferOptions verified;
 };
 
 // Token ids of `prompt` (bytes) and, for a second int32 input, positions 0..T-1.
@@ -77,6 +80,10 @@ int RunInfer(const InferArgs& args) {
   if (modes != 1)
     return Fail(Status::InvalidArgument(
         "give exactly one of --model NAME (the network), --route (pinned) or --local"));
+  const bool verified = args.mode == "consensus" || args.mode == "audit";
+  if (verified && args.model_name.empty())
+    return Fail(Status::InvalidArgument("--mode " + args.mode +
+                                        " runs through the network: give --model NAME"));
   auto path = ParseKernelPath(args.kernel);
   if (!path.ok()) return Fail(path.status());
   SessionOptions session;
@@ -125,7 +132,17 @@ int RunInfer(const InferArgs& args) {
   std::vector<net::SplitStage> stages;
   std::vector<net::Failover> failovers;
   const int64_t batch = inputs[0].dim(0);
-  for (int64_t b = 0; b < batch; b += args.chunk) {
+  if (verified) {
+    VerifiedInferOptions options = args.verified;
+    options.mode = args.mode;
+    options.model_name = args.model_name;
+    options.session = session;
+    options.deadline_ms = args.deadline_ms;
+    auto out = RunVerified(*target->client, *graph, inputs, args.chunk, options, &stages);
+    if (!out.ok()) return Fail(out.status());
+    output = std::move(out).value();
+  }
+  for (int64_t b = 0; b < batch && !verified; b += args.chunk) {
     std::vector<Tensor> part;
     for (const Tensor& t : inputs) part.push_back(BatchRows(t, b, std::min(args.chunk, batch - b)));
     if (local != nullptr) {
@@ -228,8 +245,23 @@ void AddInferCommand(CLI::App& app, Action* run) {
   cmd->add_option("--deadline-ms", args->deadline_ms, "deadline per remote call")
       ->check(CLI::Range(1, 3600000));
   cmd->add_option("--mode", args->mode,
-                  "split (default): U-shaped split inference; she: homomorphic (BFV) exact mode")
-      ->check(CLI::IsMember({"split", "she"}));
+                  "split (default): U-shaped split inference; consensus: every middle segment "
+                  "on a committee with a quorum and a receipt; audit: one node, re-checked by a "
+                  "second with --audit-probability; she: homomorphic (BFV) exact mode")
+      ->check(CLI::IsMember({"split", "consensus", "audit", "she"}));
+  cmd->add_option("--committee", args->verified.committee, "--mode consensus: committee size r")
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--quorum", args->verified.quorum,
+                  "--mode consensus: agreeing members needed (default: strict majority)")
+      ->check(CLI::Range(0, 64));
+  cmd->add_option("--audit-probability", args->verified.audit_probability,
+                  "--mode audit: probability that a second node re-checks (default 0.1)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--max-escalations", args->verified.max_escalations,
+                  "consensus/audit: retries of a segment without quorum")
+      ->check(CLI::Range(0, 8));
+  cmd->add_option("--receipt", args->verified.receipt_path,
+                  "consensus/audit: write the request's receipt here (veil verify-receipt)");
   cmd->add_option("--she-params", args->she_params, "--mode she: BFV set N8192 or N16384");
   cmd->callback([run, args] { *run = [args] { return RunInfer(*args); }; });
 }

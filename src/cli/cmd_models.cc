@@ -52,7 +52,13 @@ int RunModels(const ModelsArgs& args) {
     out.push_back(model);
   }
   if (args.json) {
-    std::cout << nlohmann::json{{"registry", *endpoint}, {"models", out}}.dump() << "\n";
+    // Every registered participant's key: the snapshot `veil verify-receipt --keys` reads.
+    nlohmann::json participants = nlohmann::json::array();
+    for (const auto& node : *nodes)
+      participants.push_back({{"node", node.node_id()}, {"address", node.grpc_address}});
+    std::cout << nlohmann::json{{"registry", *endpoint}, {"models", out}, {"nodes", participants}}
+                     .dump()
+              << "\n";
     return 0;
   }
   std::cout << "registry " << *endpoint << ": " << models->size() << " model(s), " << nodes->size()

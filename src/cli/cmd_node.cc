@@ -221,6 +221,10 @@ int RunNetworked(const NodeArgs& args, net::NodeServerOptions options) {
   auto security = net::IdentityLink(**identity, ring);
   if (!security.ok()) return Fail(security.status());
   options.security = *security;
+  // Consensus commitments and committee proofs are signed with the node's identity, which
+  // outlives the server (declared before it in this function): a non-owning pointer.
+  options.identity = std::shared_ptr<const registry::Identity>(identity->get(),
+                                                               [](const registry::Identity*) {});
 
   auto she = AddSheService(hosted, &options);
   if (!she.ok()) return Fail(she.status());

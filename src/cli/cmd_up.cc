@@ -33,6 +33,7 @@ namespace {
 
 struct UpArgs {
   int nodes = 3;
+  int replicas = 2;  // nodes per middle segment (consensus committees need r of them)
   std::vector<std::string> models;
   std::string data_dir;
   std::string registry;
@@ -168,7 +169,7 @@ int RunUp(const UpArgs& args) {
   if (!owner.ok()) return Fail(owner.status());
 
   // Publish each model with one middle segment per node (at most 3), each middle segment
-  // placed on two nodes.
+  // placed on `replicas` consecutive nodes (at most all of them).
   const int n = args.nodes;
   std::vector<std::vector<std::string>> serves(static_cast<size_t>(n));
   std::cout << "registry " << endpoint << (embedded ? " (embedded)" : "") << "\n";
@@ -186,7 +187,8 @@ int RunUp(const UpArgs& args) {
               << DigestToHex(record->model_digest).substr(0, 16) << " in " << count
               << " segments\n";
     for (int m = 1; m <= count - 2; ++m) {
-      std::set<int> hosts = {(m - 1) % n, m % n};
+      std::set<int> hosts;
+      for (int k = 0; k < std::min(args.replicas, n); ++k) hosts.insert((m - 1 + k) % n);
       for (int h : hosts) {
         std::string& spec = serves[static_cast<size_t>(h)].emplace_back();
         spec = record->name + ":" + std::to_string(m);
@@ -286,6 +288,9 @@ void AddUpCommand(CLI::App& app, Action* run) {
   auto args = std::make_shared<UpArgs>();
   CLI::App* cmd = app.add_subcommand("up", "Start a local veil network (registry + N nodes)");
   cmd->add_option("--nodes,-n", args->nodes, "node processes to start")->check(CLI::Range(1, 16));
+  cmd->add_option("--replicas", args->replicas,
+                  "nodes hosting each middle segment (default 2; consensus needs >= committee)")
+      ->check(CLI::Range(1, 16));
   cmd->add_option("--model,-m", args->models, ".veil models to publish and place")->expected(1, 16);
   cmd->add_option("--data-dir", args->data_dir, "network state (default $VEIL_HOME or ~/.veil)");
   cmd->add_option("--registry", args->registry,

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   veil::cli::AddCommitCommand(app, &run);
   veil::cli::AddProveCommand(app, &run);
   veil::cli::AddVerifyCommand(app, &run);
+  veil::cli::AddVerifyReceiptCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
