@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Trains and exports all shipped float models (models/{mlp,cnn,vit,textgen}) one after another.
+# Trains and exports all shipped float models (models/{mlp,cnn,vit,textgen,polymlp}) one after another.
 # Needs: VEIL_WITH_TRAINING=1 scripts/install-deps.sh (python3-torch, python3-onnx, numpy,
 # dataset-fashion-mnist, bible-kjv) and, for a ~8x faster run, libopenblas0-serial.
 # Usage: tools/train/train_all.sh [--quick]   (logs in ${VEIL_TRAIN_LOG_DIR:-/tmp}/train_<name>.log;
@@ -20,7 +20,7 @@ if [[ " $* " == *" --quick "* && -z "${VEIL_MODELS_DIR:-}" ]]; then
   export VEIL_MODELS_DIR=/tmp/veil-models-quick
   echo "--quick: writing to $VEIL_MODELS_DIR (set VEIL_MODELS_DIR to change)"
 fi
-for name in mlp cnn vit textgen; do
+for name in mlp cnn vit textgen polymlp; do
   echo "== $name ($(date +%T))"
   "$PY" "train_$name.py" "$@" 2>&1 | tee "$LOG_DIR/train_$name.log"
 done
