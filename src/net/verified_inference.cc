@@ -411,6 +411,11 @@ Result<std::vector<Tensor>> VerifiedRunner::Impl::RunRemoteSegment(int s,
     const Digest round = consensus::RoundDigest(params);
 
     // 1. Committee: the designated selector proves the draw; the client re-checks it.
+    using Clock = std::chrono::steady_clock;
+    const auto ms_since = [](Clock::time_point t) {
+      return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+    };
+    auto phase = Clock::now();
     const PublicKey selector = consensus::DesignatedSelector(params);
     v1::SelectCommitteeRequest select;
     EncodeRoundParams(params, select.mutable_round());
@@ -437,6 +442,8 @@ Result<std::vector<Tensor>> VerifiedRunner::Impl::RunRemoteSegment(int s,
       continue;
     }
 
+    verdict.select_ms = ms_since(phase);
+    phase = Clock::now();
     // 2. Commit phase: every member runs the segment and commits, in parallel.
     std::vector<MemberReply> members(selection->committee.size());
     v1::CommitRequest commit;
@@ -468,6 +475,8 @@ Result<std::vector<Tensor>> VerifiedRunner::Impl::RunRemoteSegment(int s,
       }
       for (auto& c : calls) c.wait();
     }
+    verdict.commit_ms = ms_since(phase);
+    phase = Clock::now();
     // 3. Reveal phase (the commit phase is closed: every call returned or timed out).
     {
       std::vector<std::future<void>> calls;
@@ -516,6 +525,8 @@ Result<std::vector<Tensor>> VerifiedRunner::Impl::RunRemoteSegment(int s,
       }
       for (auto& c : calls) c.wait();
     }
+    verdict.reveal_ms = ms_since(phase);
+    phase = Clock::now();
     std::vector<consensus::SignedCommitment> commitments;
     std::vector<consensus::Reveal> reveals;
     std::vector<MemberFault> own_faults;  // what the quorum rules cannot see
@@ -565,6 +576,7 @@ Result<std::vector<Tensor>> VerifiedRunner::Impl::RunRemoteSegment(int s,
       result->receipt.segments.push_back(std::move(receipt_segment));
       verdict.committee = selection->committee;
       verdict.audited = selection->audited;
+      verdict.evaluate_ms = ms_since(phase);
       std::vector<Tensor> outputs = winner->outputs;
       result->segments.push_back(std::move(verdict));
       return outputs;

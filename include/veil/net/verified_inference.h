@@ -85,6 +85,10 @@ struct SegmentVerdict {
   std::vector<consensus::MemberFault> faults;       // every member found faulty, all rounds
   std::vector<RefereeCheck> referee_checks;         // one per round without quorum
   std::vector<registry::PublicKey> trial_passed;    // nodes that left trial here
+  // Wall time of the accepted round's phases (ms): committee selection (the selector's
+  // proof and its check), commit (members run the segment), reveal, and the client's
+  // checks and receipt segment.
+  double select_ms = 0, commit_ms = 0, reveal_ms = 0, evaluate_ms = 0;
 };
 
 struct VerifiedResult {
