@@ -298,6 +298,72 @@ struct VerifiedRunner::Impl {
     return last;
   }
 
+  // The round parameters of segment s's attempt (0 = first round; later ones grow the
+  // committee, or force the audit), drawing from active hosts not yet found faulty.
+  Result<consensus::RoundParams> MakeParams(int s, int attempt, const std::set<PublicKey>& excluded,
+                                            const std::string& request_id,
+                                            const std::vector<std::string>& evidence) {
+    std::vector<PublicKey> hosting;
+    for (const PublicKey& k : Hosting(s))
+      if (excluded.count(k) == 0) hosting.push_back(k);
+    consensus::RoundParams params;
+    params.model_digest = model_digest;
+    params.request_id = request_id;
+    params.public_seed = options.public_seed;
+    params.mode = options.mode;
+    params.segment_index = static_cast<uint32_t>(s);
+    params.segment_digest = segment_digests[static_cast<size_t>(s)];
+    params.eligible = book->Eligible(hosting);
+    const std::string tail = evidence.empty() ? "" : "; evidence: " + evidence.back();
+    if (options.mode == consensus::Mode::kConsensus) {
+      const uint32_t want =
+          options.committee_size + static_cast<uint32_t>(attempt) * options.escalation_growth;
+      params.committee_size =
+          std::min<uint32_t>(want, static_cast<uint32_t>(params.eligible.size()));
+      if (params.committee_size < options.committee_size)
+        return Status::Unavailable("segment " + std::to_string(s) + ": " +
+                                   std::to_string(params.eligible.size()) +
+                                   " eligible active node(s), a committee needs " +
+                                   std::to_string(options.committee_size) + tail);
+      params.quorum =
+          attempt == 0 ? options.quorum : consensus::DefaultQuorum(params.committee_size);
+    } else {
+      // Audit: an escalated round is always re-checked.
+      params.committee_size = 1;
+      params.quorum = 1;
+      params.audit_per_million =
+          attempt == 0 ? options.audit_per_million : consensus::kAuditProbabilityScale;
+      const size_t need = params.audit_per_million > 0 ? 2 : 1;
+      if (params.eligible.size() < need)
+        return Status::Unavailable("segment " + std::to_string(s) + ": " +
+                                   std::to_string(params.eligible.size()) +
+                                   " eligible active node(s), audit mode needs " +
+                                   std::to_string(need) + tail);
+    }
+    VEIL_RETURN_IF_ERROR(consensus::ValidateRoundParams(params));
+    return params;
+  }
+
+  // Asks the round's designated selector for its VRF proof and re-draws the committee.
+  Result<consensus::Selection> Select(const consensus::RoundParams& params) {
+    const PublicKey selector = consensus::DesignatedSelector(params);
+    v1::SelectCommitteeRequest select;
+    EncodeRoundParams(params, select.mutable_round());
+    v1::SelectCommitteeReply selected;
+    grpc::ClientContext context;
+    SetDeadline(&context, options.client.deadline_ms);
+    grpc::Status st = StubFor(AddressOf(selector))->SelectCommittee(&context, select, &selected);
+    if (!st.ok())
+      return Status::Unavailable("selector did not prove the committee: " + st.error_message());
+    consensus::VrfProof proof{};
+    if (!FixedFromBytes(selected.proof(), &proof))
+      return Status::Corrupt("selector sent a malformed proof");
+    auto selection = consensus::CheckCommittee(params, selector, proof);
+    if (!selection.ok())
+      return Status::Corrupt("invalid committee proof: " + selection.status().message());
+    return selection;
+  }
+
   Result<std::vector<Tensor>> RunRemoteSegment(int s, const std::vector<Tensor>& inputs,
                                                const std::string& request_id,
                                                VerifiedResult* result);
@@ -363,10 +429,9 @@ void VerifiedRunner::UpdateNodes(std::vector<CandidateNode> nodes) {
   impl_->nodes = std::move(nodes);
 }
 
-Result<std::vector<Tensor>> VerifiedRunner::Impl::RunRemoteSegment(int s,
-                                                                   const std::vector<Tensor>& inputs,
-                                                                   const std::string& request_id,
-                                                                   VerifiedResult* result) {
+Result<std::vector<Tensor>> VerifiedRunner::Impl::RunRemoteSegment(
+    int s, const std::vector<Tensor>& inputs, const std::string& request_id,
+    VerifiedResult* result) {
   SegmentVerdict verdict;
   verdict.segment_index = s;
   Qualify(s, inputs, request_id, &verdict);
@@ -374,71 +439,21 @@ Result<std::vector<Tensor>> VerifiedRunner::Impl::RunRemoteSegment(int s,
   std::vector<std::string> evidence;
   for (int attempt = 0; attempt <= options.max_escalations; ++attempt) {
     verdict.rounds = attempt + 1;
-    std::vector<PublicKey> hosting;
-    for (const PublicKey& k : Hosting(s))
-      if (excluded.count(k) == 0) hosting.push_back(k);
-    consensus::RoundParams params;
-    params.model_digest = model_digest;
-    params.request_id = request_id;
-    params.public_seed = options.public_seed;
-    params.mode = options.mode;
-    params.segment_index = static_cast<uint32_t>(s);
-    params.segment_digest = segment_digests[static_cast<size_t>(s)];
-    params.eligible = book->Eligible(hosting);
-    if (options.mode == consensus::Mode::kConsensus) {
-      const uint32_t want = options.committee_size +
-                            static_cast<uint32_t>(attempt) * options.escalation_growth;
-      params.committee_size = std::min<uint32_t>(want, static_cast<uint32_t>(params.eligible.size()));
-      if (params.committee_size < options.committee_size)
-        return Status::Unavailable(
-            "segment " + std::to_string(s) + ": " + std::to_string(params.eligible.size()) +
-            " eligible active node(s), a committee needs " + std::to_string(options.committee_size) +
-            (evidence.empty() ? "" : "; evidence: " + evidence.back()));
-      params.quorum = attempt == 0 ? options.quorum : consensus::DefaultQuorum(params.committee_size);
-    } else {
-      // Audit: an escalated round is always re-checked.
-      params.committee_size = 1;
-      params.quorum = 1;
-      params.audit_per_million = attempt == 0 ? options.audit_per_million : consensus::kAuditProbabilityScale;
-      const size_t need = params.audit_per_million > 0 ? 2 : 1;
-      if (params.eligible.size() < need)
-        return Status::Unavailable("segment " + std::to_string(s) + ": " +
-                                   std::to_string(params.eligible.size()) +
-                                   " eligible active node(s), audit mode needs " +
-                                   std::to_string(need));
-    }
-    VEIL_RETURN_IF_ERROR(consensus::ValidateRoundParams(params));
-    const Digest round = consensus::RoundDigest(params);
-
-    // 1. Committee: the designated selector proves the draw; the client re-checks it.
     using Clock = std::chrono::steady_clock;
     const auto ms_since = [](Clock::time_point t) {
       return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
     };
     auto phase = Clock::now();
-    const PublicKey selector = consensus::DesignatedSelector(params);
-    v1::SelectCommitteeRequest select;
-    EncodeRoundParams(params, select.mutable_round());
-    v1::SelectCommitteeReply selected;
-    {
-      grpc::ClientContext context;
-      SetDeadline(&context, options.client.deadline_ms);
-      grpc::Status st = StubFor(AddressOf(selector))->SelectCommittee(&context, select, &selected);
-      if (!st.ok()) {
-        // An unreachable or refusing selector is excluded and the round redrawn.
-        verdict.faults.push_back({selector, "selector did not prove the committee: " + st.error_message()});
-        excluded.insert(selector);
-        evidence.push_back("selector " + Short(selector) + " failed: " + st.error_message());
-        continue;
-      }
-    }
-    consensus::VrfProof proof{};
-    if (!FixedFromBytes(selected.proof(), &proof))
-      return Status::Corrupt("selector " + Short(selector) + " sent a malformed proof");
-    auto selection = consensus::CheckCommittee(params, selector, proof);
+    VEIL_ASSIGN_OR_RETURN(consensus::RoundParams params,
+                          MakeParams(s, attempt, excluded, request_id, evidence));
+    Result<consensus::Selection> selection = Select(params);
+    const Digest round = consensus::RoundDigest(params);
     if (!selection.ok()) {
-      verdict.faults.push_back({selector, "invalid committee proof: " + selection.status().message()});
+      // An unreachable or lying selector is excluded and the round redrawn.
+      const PublicKey selector = consensus::DesignatedSelector(params);
+      verdict.faults.push_back({selector, selection.status().message()});
       excluded.insert(selector);
+      evidence.push_back("selector " + Short(selector) + ": " + selection.status().message());
       continue;
     }
 
