@@ -186,7 +186,6 @@ struct SheRunner::Impl {
     SheKeyUpload u;
     u.address = address;
     u.bytes = blob->size();
-    for (const auto& [n, r] : remote) (void)n, (void)r;
     u.ms = MsSince(start);
     {
       auto gk = he::DeserializeGaloisKeys(*ctx, AsBytes(*blob));
@@ -443,6 +442,8 @@ Status SheRunner::UploadKeys() {
 }
 
 std::vector<SheKeyUpload> SheRunner::key_uploads() const { return impl_->uploads; }
+
+const he::SecretKey& SheRunner::secret_key() const { return impl_->keygen->secret_key(); }
 
 Result<SheResult> SheRunner::Run(const std::vector<Tensor>& inputs) {
   std::lock_guard<std::mutex> lock(impl_->mutex);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "veil/graph.h"
+#include "veil/he/bfv.h"
 #include "veil/net/node_client.h"
 #include "veil/net/split_inference.h"
 #include "veil/session.h"
@@ -74,6 +75,8 @@ class SheRunner {
   // segment now (otherwise Run does it on first use).
   Status UploadKeys();
   std::vector<SheKeyUpload> key_uploads() const;
+  // The key holder's BFV secret key (never sent; e.g. to hand to a delegate key holder).
+  const he::SecretKey& secret_key() const;
 
  private:
   SheRunner();
