@@ -3,7 +3,8 @@
 # integer .veil models, classifies the Fashion-MNIST test set with each classifier,
 # generates a line of text with the shipped text model, then starts a local network
 # (`veil up`: embedded registry + 3 node processes over mutual TLS), runs requests through
-# it, kills a node and shows the failover, and shuts the network down.
+# it (split inference, then consensus with a receipt that is verified offline), kills a
+# node and shows the failover, and shuts the network down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -31,7 +32,7 @@ $veil generate out/textgen.veil --prompt "In the beginning God" --tokens 60
 echo "== a local network: registry + 3 node processes (mutual TLS), shipped models published"
 export VEIL_HOME=$PWD/out/network  # keeps the network's identities and files out of ~/.veil
 rm -f "$VEIL_HOME/network.json"
-$veil up --nodes 3 --model out/mlp.veil --model out/cnn.veil --model out/vit.veil \
+$veil up --nodes 3 --replicas 3 --model out/mlp.veil --model out/cnn.veil --model out/vit.veil \
   --model out/textgen.veil > out/up.log 2>&1 &
 up=$!
 trap 'kill -INT $up 2>/dev/null; wait $up 2>/dev/null || true' EXIT
@@ -40,6 +41,11 @@ cat out/up.log
 $veil models
 echo "== split inference through the network (first and last segments stay here)"
 $veil infer --model cnn --images 0:6
+echo "== consensus: every middle segment on a VRF-drawn committee of 3, commit-reveal, quorum 2"
+$veil infer --model cnn --images 0:6 --mode consensus --receipt out/cnn.receipt
+$veil models --json > out/registry-snapshot.json
+echo "== the receipt, checked offline against the registry snapshot"
+$veil verify-receipt out/cnn.receipt --keys out/registry-snapshot.json
 echo "== generation across nodes (each node keeps the session's KV cache)"
 $veil generate --model textgen --prompt "In the beginning God" --tokens 60
 echo "== kill -9 one node, then generate again: the client routes around it (or fails over), same text"
