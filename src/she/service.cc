@@ -194,13 +194,12 @@ struct SheService::Impl final : public v1::She::Service {
       it->second.last_used = now;
     }
     // Prepare the encrypted layers for this parameter set now, so that the first
-    // evaluation does not pay for it.
+    // evaluation does not pay for it. A layer that has no encrypted form (e.g. a dynamic
+    // sequence dimension) is not an upload error: evaluating it reports why.
     for (size_t seg = 0; seg < segments.size(); ++seg)
       for (size_t n = 0; n < segments[seg].graph.nodes.size(); ++n)
-        if (IsEncryptable(segments[seg].graph.nodes[n])) {
-          auto layer = Layer(seg, static_cast<uint32_t>(n), p);
-          if (!layer.ok()) return ToGrpc(layer.status());
-        }
+        if (IsEncryptable(segments[seg].graph.nodes[n]))
+          (void)Layer(seg, static_cast<uint32_t>(n), p);
     reply->set_key_id(std::string(reinterpret_cast<const char*>(id.data()), id.size()));
     reply->set_expires_in_ms(static_cast<uint64_t>(options.key_ttl_ms));
     return grpc::Status::OK;
