@@ -1,15 +1,19 @@
-// libFuzzer target: the node's RunSegment handler on arbitrary requests. Each input is
-// parsed as a veil.v1.RunSegmentRequest (inputs that do not parse are what gRPC itself
-// would refuse) and sent to an in-process NodeServer hosting segment 1 of a small
-// three-segment graph, over a real loopback channel. Whatever the request, the answer is
-// a status (OK with a well-formed reply, or an error with a message) and the node keeps
-// serving: a valid request must still succeed after every fuzz input.
+// libFuzzer target: the node's handlers on arbitrary requests. The first byte picks the RPC
+// (RunSegment, or the consensus RPCs Commit, Reveal, SelectCommittee, LayerInputs); the rest
+// is parsed as its request message (inputs that do not parse are what gRPC itself would
+// refuse) and sent to an in-process NodeServer (with an identity, so consensus calls run)
+// hosting segment 1 of a small three-segment graph, over a real loopback channel. Whatever
+// the request, the answer is a status (OK with a well-formed reply, or an error with a
+// message) and the node keeps serving: a valid request must still succeed after every input.
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
+#include <string>
+#include <unistd.h>
 
 #include "format/test_graphs.h"
 #include "veil/model_file.h"
@@ -37,6 +41,14 @@ struct Fixture {
     options.max_message_bytes = 1 << 20;
     options.max_tensor_bytes = 64 << 10;
     options.forward_deadline_ms = 200;  // hops named by fuzz inputs lead nowhere
+    options.max_rounds = 64;             // fuzzed commits must not grow the store unboundedly
+    const std::string dir = (std::filesystem::temp_directory_path() /
+                             ("veil_fuzz_node_" + std::to_string(getpid())))
+                                .string();
+    std::filesystem::remove_all(dir);
+    auto identity = veil::registry::Identity::LoadOrCreate(dir);
+    Require(identity.ok(), "identity");
+    options.identity = std::move(identity).value();
     auto started = veil::net::NodeServer::Start(graph, options);
     Require(started.ok(), "node starts");
     node = std::move(started).value();
@@ -61,20 +73,61 @@ struct Fixture {
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     return stub->RunSegment(&context, r, reply);
   }
+
+  // Parses `bytes` as the request of RPC `which` and calls it.
+  template <typename Request, typename Reply, typename Method>
+  bool CallParsed(const uint8_t* bytes, size_t size, Method method, grpc::Status* status) {
+    Request request;
+    if (!request.ParseFromArray(bytes, static_cast<int>(size))) return false;
+    Reply reply;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    *status = (stub.get()->*method)(&context, request, &reply);
+    return true;
+  }
 };
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Fixture* fixture = new Fixture();  // lives for the whole run
-  veil::v1::RunSegmentRequest request;
-  if (!request.ParseFromArray(data, static_cast<int>(size))) return 0;
-  veil::v1::RunSegmentReply reply;
-  const grpc::Status s = fixture->Call(request, &reply);
-  if (s.ok()) {
-    Require(reply.stages_size() >= 1, "an OK reply carries evidence");
-    Require(reply.stages(0).segment_index() == 1, "evidence names the hosted segment");
-  } else {
+  if (size < 1) return 0;
+  const uint8_t which = data[0] % 5;
+  ++data;
+  --size;
+  grpc::Status s;
+  bool parsed = true;
+  using veil::v1::Node;
+  switch (which) {
+    case 1:
+      parsed = fixture->CallParsed<veil::v1::CommitRequest, veil::v1::Commitment>(
+          data, size, &Node::Stub::Commit, &s);
+      break;
+    case 2:
+      parsed = fixture->CallParsed<veil::v1::RevealRequest, veil::v1::RevealReply>(
+          data, size, &Node::Stub::Reveal, &s);
+      break;
+    case 3:
+      parsed = fixture->CallParsed<veil::v1::SelectCommitteeRequest, veil::v1::SelectCommitteeReply>(
+          data, size, &Node::Stub::SelectCommittee, &s);
+      break;
+    case 4:
+      parsed = fixture->CallParsed<veil::v1::LayerInputsRequest, veil::v1::LayerInputsReply>(
+          data, size, &Node::Stub::LayerInputs, &s);
+      break;
+    default: {
+      veil::v1::RunSegmentRequest request;
+      if (!request.ParseFromArray(data, static_cast<int>(size))) return 0;
+      veil::v1::RunSegmentReply reply;
+      s = fixture->Call(request, &reply);
+      if (s.ok()) {
+        Require(reply.stages_size() >= 1, "an OK reply carries evidence");
+        Require(reply.stages(0).segment_index() == 1, "evidence names the hosted segment");
+      }
+    }
+  }
+  if (!parsed) return 0;
+  if (!s.ok()) {
     Require(!s.error_message().empty() || s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
                 s.error_code() == grpc::StatusCode::CANCELLED,
             "an error says why");
