@@ -1,5 +1,5 @@
 // veil prove MODEL.veil --commitment MODEL.commit --segment I
-//            (--input X.npy | --images SPEC | --opening PREV.opening) -o PROOF
+//            (--input X.npy | --images SPEC | --opening PREV.opening) -o PROOF [--threads N]
 //
 // Runs segment I and proves it (docs/zk.md, "Segment proofs"). Segment 0 takes the client's
 // input (.npy or Fashion-MNIST images), committed here with fresh blinds; later segments take
@@ -12,10 +12,12 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "cli_common.h"
 #include "commands.h"
 #include "veil/model_file.h"
+#include "veil/thread_pool.h"
 #include "veil/zk/segment_proof.h"
 
 namespace veil::cli {
@@ -24,6 +26,7 @@ namespace {
 struct ProveArgs {
   std::string model, commitment, input, images, opening, output;
   int segment = 0;
+  int threads = 1;
 };
 
 int RunProve(const ProveArgs& args) {
@@ -81,7 +84,12 @@ int RunProve(const ProveArgs& args) {
       std::fflush(stderr);
     };
   }
-  auto proved = zk::ProveSegment(*graph, *commitment, *seed, args.segment, input, progress);
+  if (args.threads < 1 || args.threads > 256)
+    return Fail(Status::InvalidArgument("--threads must be in [1, 256]"));
+  std::unique_ptr<ThreadPool> pool;
+  if (args.threads > 1) pool = std::make_unique<ThreadPool>(args.threads);
+  auto proved =
+      zk::ProveSegment(*graph, *commitment, *seed, args.segment, input, progress, pool.get());
   if (!proved.ok()) return Fail(proved.status());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -112,6 +120,8 @@ void AddProveCommand(CLI::App& app, Action* run) {
   cmd->add_option("--input", args->input, "segment 0: float input batch (.npy)");
   cmd->add_option("--images", args->images, "segment 0: Fashion-MNIST test images N or A:B");
   cmd->add_option("--opening", args->opening, "later segments: the previous proof's .opening");
+  cmd->add_option("--threads", args->threads,
+                  "threads for the prover's commitments (default 1; the sumchecks stay serial)");
   cmd->add_option("-o,--output", args->output, "proof file to write (and <file>.opening)")
       ->required();
   cmd->callback([run, args] { *run = [args] { return RunProve(*args); }; });

@@ -152,7 +152,7 @@ std::vector<Scalar> RecompositionLeft(const Layout& l, uint32_t first, uint32_t 
 
 Result<DigitRangeProof> ProveDigitRange(const CommitmentKey& key, size_t rows, size_t cols,
                                         std::span<const DigitRangeTarget> targets,
-                                        Transcript* transcript) {
+                                        Transcript* transcript, ThreadPool* pool) {
   VEIL_ASSIGN_OR_RETURN(const Layout l, MakeLayout(key, rows, cols, targets));
   for (const DigitRangeTarget& t : targets)
     if (t.witness == nullptr || t.values.size() != rows * cols || t.witness->rows != rows ||
@@ -178,14 +178,14 @@ Result<DigitRangeProof> ProveDigitRange(const CommitmentKey& key, size_t rows, s
         }
       }
   DigitRangeProof proof;
-  VEIL_ASSIGN_OR_RETURN(proof.digits, HyraxCommitInt32(key, digits, drows, N, digit_blinds));
+  VEIL_ASSIGN_OR_RETURN(proof.digits, HyraxCommitInt32(key, digits, drows, N, digit_blinds, pool));
   const std::vector<Scalar> mult_blinds = [&l] {
     std::vector<Scalar> b(l.table_rows());
     for (Scalar& x : b) x = Scalar::Random();
     return b;
   }();
   VEIL_ASSIGN_OR_RETURN(proof.multiplicities,
-                        HyraxCommitInt32(key, mult, l.table_rows(), kTableCols, mult_blinds));
+                        HyraxCommitInt32(key, mult, l.table_rows(), kTableCols, mult_blinds, pool));
   transcript->AppendPoints("digit-range/digits", proof.digits.rows);
   transcript->AppendPoints("digit-range/multiplicities", proof.multiplicities.rows);
   const Scalar alpha = transcript->ChallengeScalar("digit-range/alpha");
@@ -217,7 +217,8 @@ Result<DigitRangeProof> ProveDigitRange(const CommitmentKey& key, size_t rows, s
         for (size_t n = 0; n < N; ++n) hw.values[row * N + n] = real[k++];
       }
   }
-  VEIL_ASSIGN_OR_RETURN(proof.inverses, HyraxCommitScalars(key, hw.values, drows, N, hw.blinds));
+  VEIL_ASSIGN_OR_RETURN(proof.inverses,
+                        HyraxCommitScalars(key, hw.values, drows, N, hw.blinds, pool));
   transcript->AppendPoints("digit-range/inverses", proof.inverses.rows);
 
   // Zero-check: h·(α + G) = sel.

@@ -93,7 +93,7 @@ Status CheckLookupStatement(const CommitmentKey& key, const LookupStatement& s) 
 }
 
 Result<LookupProof> ProveLookup(const CommitmentKey& key, const LookupStatement& s,
-                                const LookupWitness& w, Transcript* transcript) {
+                                const LookupWitness& w, Transcript* transcript, ThreadPool* pool) {
   VEIL_RETURN_IF_ERROR(CheckLookupStatement(key, s));
   const size_t T = s.rows, N = s.cols;
   if (w.input.size() != T * N || w.output.size() != T * N || w.input_blinds.size() != T ||
@@ -127,7 +127,7 @@ Result<LookupProof> ProveLookup(const CommitmentKey& key, const LookupStatement&
   hw.values = std::move(h);
   hw.blinds.resize(T);
   for (Scalar& b : hw.blinds) b = Scalar::Random();
-  VEIL_ASSIGN_OR_RETURN(proof.inverses, HyraxCommitScalars(key, hw.values, T, N, hw.blinds));
+  VEIL_ASSIGN_OR_RETURN(proof.inverses, HyraxCommitScalars(key, hw.values, T, N, hw.blinds, pool));
   transcript->AppendPoints("lookup/inverses", proof.inverses.rows);
 
   // Zero-check: Σ_x eq(τ,x)·h(x)·(α + X(x) + β·Y(x)) = Σ_x eq(τ,x)·sel(x).

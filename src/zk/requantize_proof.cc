@@ -305,7 +305,8 @@ Status CheckRequantizeStatement(const CommitmentKey& key, const RequantizeStatem
 }
 
 Result<RequantizeProof> ProveRequantize(const CommitmentKey& key, const RequantizeStatement& s,
-                                        const RequantizeWitness& w, Transcript* transcript) {
+                                        const RequantizeWitness& w, Transcript* transcript,
+                                        ThreadPool* pool) {
   VEIL_RETURN_IF_ERROR(CheckRequantizeStatement(key, s));
   const size_t T = s.rows, N = s.cols;
   if (w.accumulator.size() != T * N || w.output.size() != T * N ||
@@ -343,9 +344,10 @@ Result<RequantizeProof> ProveRequantize(const CommitmentKey& key, const Requanti
   RequantizeProof proof;
   const HyraxWitness low_w = ScalarWitness(to_scalars(low), T, N, fresh(T));
   const HyraxWitness high_w = ScalarWitness(to_scalars(high), T, N, fresh(T));
-  VEIL_ASSIGN_OR_RETURN(proof.low_slack, HyraxCommitScalars(key, low_w.values, T, N, low_w.blinds));
+  VEIL_ASSIGN_OR_RETURN(proof.low_slack,
+                        HyraxCommitScalars(key, low_w.values, T, N, low_w.blinds, pool));
   VEIL_ASSIGN_OR_RETURN(proof.high_slack,
-                        HyraxCommitScalars(key, high_w.values, T, N, high_w.blinds));
+                        HyraxCommitScalars(key, high_w.values, T, N, high_w.blinds, pool));
   transcript->AppendPoints("requantize/low_slack", proof.low_slack.rows);
   transcript->AppendPoints("requantize/high_slack", proof.high_slack.rows);
 
@@ -359,7 +361,7 @@ Result<RequantizeProof> ProveRequantize(const CommitmentKey& key, const Requanti
                                       {&proof.high_slack, kSlackBits, &high_w, high},
                                       {&y_low_c, kOutputBits, &y_low_w, y_low},
                                       {&y_high_c, kOutputBits, &y_high_w, y_high}};
-  VEIL_ASSIGN_OR_RETURN(proof.ranges, ProveDigitRange(key, T, N, targets, transcript));
+  VEIL_ASSIGN_OR_RETURN(proof.ranges, ProveDigitRange(key, T, N, targets, transcript, pool));
   const ProverMatrices m{&s.accumulator, &s.output, &acc, &out};
   VEIL_ASSIGN_OR_RETURN(proof.low_check,
                         ProveZeroCheck(key, s, pub, true, proof.low_slack, low_w, m, transcript));

@@ -182,7 +182,7 @@ Result<ActivationOpening> CommitActivation(const CommitmentKey& key, const Tenso
 Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitment& commitment,
                                          const CommitmentSeed& seed, int segment,
                                          const ActivationOpening& input,
-                                         const ProveProgress& progress) {
+                                         const ProveProgress& progress, ThreadPool* pool) {
   VEIL_RETURN_IF_ERROR(CheckSegmentProvable(graph, segment));
   VEIL_RETURN_IF_ERROR(CheckCommitmentMatchesGraph(commitment, graph));
   const Segment seg = graph.EffectiveSegments()[static_cast<size_t>(segment)];
@@ -233,7 +233,7 @@ Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitme
       next.values = Tensor::FromInt8(batched, y);
       next.blinds.resize(B);
       for (Scalar& s : next.blinds) s = Scalar::Random();
-      VEIL_ASSIGN_OR_RETURN(next.commitment, HyraxCommitInt8(key, y, B, width, next.blinds));
+      VEIL_ASSIGN_OR_RETURN(next.commitment, HyraxCommitInt8(key, y, B, width, next.blinds, pool));
       layer.output = next.commitment;
       AbsorbLayer(&t, layer);
       LookupWitness lw;
@@ -244,7 +244,7 @@ Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitme
       VEIL_ASSIGN_OR_RETURN(
           layer.lookup,
           ProveLookup(key, DescribeLookup(node, B, width, current.commitment, next.commitment), lw,
-                      &t));
+                      &t, pool));
       out.proof.layers.push_back(std::move(layer));
       current = std::move(next);
       continue;
@@ -274,14 +274,14 @@ Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitme
     lw.accumulator_blinds.resize(B);
     for (Scalar& s : lw.accumulator_blinds) s = Scalar::Random();
     VEIL_ASSIGN_OR_RETURN(layer.accumulator,
-                          HyraxCommitInt32(key, acc, B, ls.out, lw.accumulator_blinds));
+                          HyraxCommitInt32(key, acc, B, ls.out, lw.accumulator_blinds, pool));
     ActivationOpening next;
     Shape batched{static_cast<int64_t>(B)};
     batched.insert(batched.end(), out_shape.begin(), out_shape.end());
     next.values = Tensor::FromInt8(batched, y);
     next.blinds.resize(B);
     for (Scalar& s : next.blinds) s = Scalar::Random();
-    VEIL_ASSIGN_OR_RETURN(next.commitment, HyraxCommitInt8(key, y, B, ls.out, next.blinds));
+    VEIL_ASSIGN_OR_RETURN(next.commitment, HyraxCommitInt8(key, y, B, ls.out, next.blinds, pool));
     layer.output = next.commitment;
     AbsorbLayer(&t, layer);
 
@@ -308,7 +308,7 @@ Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitme
     rw.output = y;
     rw.accumulator_blinds = lw.accumulator_blinds;
     rw.output_blinds = next.blinds;
-    VEIL_ASSIGN_OR_RETURN(layer.requantize, ProveRequantize(key, rs, rw, &t));
+    VEIL_ASSIGN_OR_RETURN(layer.requantize, ProveRequantize(key, rs, rw, &t, pool));
     out.proof.layers.push_back(std::move(layer));
     current = std::move(next);
   }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "veil/thread_pool.h"
 #include "veil/zk/multilinear.h"
 #include "zk/zk_test_util.h"
 
@@ -68,6 +69,17 @@ TEST(DigitRangeProof, CompletenessForSeveralMatricesAndWidths) {
     const Status s = ProveAndVerify(T, N, targets, targets);
     EXPECT_TRUE(s.ok()) << T << "x" << N << ": " << s.ToString();
   }
+}
+
+TEST(DigitRangeProof, ProverWithAThreadPoolVerifies) {
+  ThreadPool pool(2);
+  const Matrix a(8, 20, RandomValues(160, 64)), c(8, 20, RandomValues(160, 8));
+  const DigitRangeTarget targets[] = {a.Target(64), c.Target(8)};
+  Transcript tp("digit-range-test");
+  auto proof = ProveDigitRange(Key(), 8, 20, targets, &tp, &pool);
+  ASSERT_TRUE(proof.ok()) << proof.status().ToString();
+  Transcript tv("digit-range-test");
+  EXPECT_TRUE(VerifyDigitRange(Key(), 8, 20, targets, *proof, &tv).ok());
 }
 
 TEST(DigitRangeProof, RejectsOutOfRangeValues) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "veil/thread_pool.h"
 #include "zk/zk_test_util.h"
 
 namespace veil::zk {
@@ -95,6 +96,17 @@ TEST(LookupProof, CompletenessOverShapes) {
   same.y = LookupReference(same.x, same.statement.table);
   same.Commit();
   EXPECT_TRUE(ProveAndVerify(same.statement, same.witness, same.statement).ok());
+}
+
+TEST(LookupProof, ProverWithAThreadPoolVerifies) {
+  // The pool only splits the commitments' MSMs; the proof must verify as before.
+  ThreadPool pool(2);
+  Case c(9, 40);
+  Transcript tp("lookup-test");
+  auto proof = ProveLookup(Key(), c.statement, c.witness, &tp, &pool);
+  ASSERT_TRUE(proof.ok()) << proof.status().ToString();
+  Transcript tv("lookup-test");
+  EXPECT_TRUE(VerifyLookup(Key(), c.statement, *proof, &tv).ok());
 }
 
 TEST(LookupProof, RejectsEveryChangedOutput) {

@@ -81,10 +81,11 @@ struct DigitRangeProof {
   std::vector<EqualityProof> recomposition_equal;
 };
 
-// `rows`, `cols`: the true (unpadded) shape shared by every target.
+// `rows`, `cols`: the true (unpadded) shape shared by every target. `pool` (optional)
+// parallelises the commitments over rows; the proof does not depend on it.
 Result<DigitRangeProof> ProveDigitRange(const CommitmentKey& key, size_t rows, size_t cols,
                                         std::span<const DigitRangeTarget> targets,
-                                        Transcript* transcript);
+                                        Transcript* transcript, ThreadPool* pool = nullptr);
 Status VerifyDigitRange(const CommitmentKey& key, size_t rows, size_t cols,
                         std::span<const DigitRangeTarget> targets, const DigitRangeProof& proof,
                         Transcript* transcript, BatchVerifier* batch = nullptr);

@@ -79,7 +79,8 @@ std::vector<int8_t> LookupReference(std::span<const int8_t> input, std::span<con
 
 Status CheckLookupStatement(const CommitmentKey& key, const LookupStatement& statement);
 Result<LookupProof> ProveLookup(const CommitmentKey& key, const LookupStatement& statement,
-                                const LookupWitness& witness, Transcript* transcript);
+                                const LookupWitness& witness, Transcript* transcript,
+                                ThreadPool* pool = nullptr);  // pool: commitments only
 // `batch`: as for VerifyLinear (nullptr checks everything here).
 Status VerifyLookup(const CommitmentKey& key, const LookupStatement& statement,
                     const LookupProof& proof, Transcript* transcript,

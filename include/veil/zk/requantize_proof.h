@@ -81,7 +81,8 @@ std::vector<int8_t> RequantizeReference(std::span<const int32_t> accumulator, si
 Status CheckRequantizeStatement(const CommitmentKey& key, const RequantizeStatement& statement);
 Result<RequantizeProof> ProveRequantize(const CommitmentKey& key,
                                         const RequantizeStatement& statement,
-                                        const RequantizeWitness& witness, Transcript* transcript);
+                                        const RequantizeWitness& witness, Transcript* transcript,
+                                        ThreadPool* pool = nullptr);  // pool: commitments only
 // `batch`: as for VerifyLinear.
 Status VerifyRequantize(const CommitmentKey& key, const RequantizeStatement& statement,
                         const RequantizeProof& proof, Transcript* transcript,

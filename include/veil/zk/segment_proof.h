@@ -95,11 +95,13 @@ struct SegmentProverOutput {
 using ProveProgress = std::function<void(size_t done, size_t total, const std::string& label)>;
 
 // Runs the segment on `input` (veil's exact arithmetic) and proves it. `seed` is the model
-// owner's commitment secret (model_commitment.h). `progress` may be empty.
+// owner's commitment secret (model_commitment.h). `progress` may be empty; `pool` (optional)
+// parallelises the prover's commitments (the proof's validity does not depend on it).
 Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitment& commitment,
                                          const CommitmentSeed& seed, int segment,
                                          const ActivationOpening& input,
-                                         const ProveProgress& progress = {});
+                                         const ProveProgress& progress = {},
+                                         ThreadPool* pool = nullptr);
 
 // Checks a proof for `segment` of `graph` under `commitment`. The graph supplies the public
 // parameters; it must match the commitment (CheckCommitmentMatchesGraph).
