@@ -59,6 +59,8 @@ expect_fail "truncated proof" "truncated|corrupt" "$veil" verify "$work/mlp.veil
 expect_ok "second commitment (other seed)" "$veil" commit "$work/mlp.veil" -o "$work/other.commit"
 expect_fail "wrong model commitment" "another model commitment|segment 0" "$veil" verify "$work/mlp.veil" "$work/other.commit" "$work/s0"
 expect_fail "secret of another commitment" "another model commitment" sh -c "cp '$work/other.commit.secret' '$work/mlp2.commit.secret' && cp '$work/mlp.commit' '$work/mlp2.commit' && '$veil' prove '$work/mlp.veil' --commitment '$work/mlp2.commit' --segment 0 --input '$work/x.npy' -o '$work/z'"
+expect_ok "prove segment 1 with --threads 2, verify" sh -c "'$veil' prove '$work/mlp.veil' --commitment '$work/mlp.commit' --segment 1 --opening '$work/s0.opening' -o '$work/s1t' --threads 2 >/dev/null && '$veil' verify '$work/mlp.veil' '$work/mlp.commit' '$work/s0' '$work/s1t'"
+expect_fail "--threads 0 refused" "threads" "$veil" prove "$work/mlp.veil" --commitment "$work/mlp.commit" --segment 1 --opening "$work/s0.opening" -o "$work/z" --threads 0
 expect_fail "segment 1 needs an opening" "opening" "$veil" prove "$work/mlp.veil" --commitment "$work/mlp.commit" --segment 1 --input "$work/x.npy" -o "$work/z"
 expect_fail "opening of the wrong segment input" "shape|match" "$veil" prove "$work/mlp.veil" --commitment "$work/mlp.commit" --segment 1 --opening "$work/s1.opening" -o "$work/z"
 head -c 100 "$work/mlp.commit" >"$work/trunc.commit"
