@@ -127,6 +127,7 @@ struct SheRunner::Impl {
   std::map<int, Remote> remote;                                // by node index
   std::map<int, std::unique_ptr<Session>> local;               // by node index
   std::map<int, std::string> galois_blob;                      // by segment, generated on demand
+  std::map<int, size_t> galois_count;                          // keys in each blob
   std::map<std::pair<std::string, int>, std::string> key_ids;  // (address, segment)
   std::set<std::string> excluded;
   std::vector<SheKeyUpload> uploads;
@@ -162,6 +163,7 @@ struct SheRunner::Impl {
     VEIL_ASSIGN_OR_RETURN(he::GaloisKeys gk,
                           keygen->CreateGaloisKeysForSteps({steps.begin(), steps.end()}, false));
     VEIL_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, he::SerializeGaloisKeys(*ctx, gk));
+    galois_count[segment] = gk.keys.size();
     it = galois_blob.emplace(segment, std::string(bytes.begin(), bytes.end())).first;
     return &it->second;
   }
@@ -187,10 +189,7 @@ struct SheRunner::Impl {
     u.address = address;
     u.bytes = blob->size();
     u.ms = MsSince(start);
-    {
-      auto gk = he::DeserializeGaloisKeys(*ctx, AsBytes(*blob));
-      u.galois_keys = gk.ok() ? gk->keys.size() : 0;
-    }
+    u.galois_keys = galois_count[segment];
     uploads.push_back(u);
     key_ids[{address, segment}] = reply.key_id();
     return reply.key_id();

@@ -23,7 +23,8 @@ struct SheServiceOptions {
   // many bytes of encoded keys) are held; the least recently used set goes first.
   int64_t key_ttl_ms = 600000;
   int max_key_sets = 8;
-  int64_t max_key_bytes = int64_t{512} << 20;
+  // Decoded keys take about 3x their encoded size in memory (seeded polynomials expanded).
+  int64_t max_key_bytes = int64_t{256} << 20;
   // One key=value line per call (may be empty).
   std::function<void(const std::string&)> log;
 };
