@@ -85,9 +85,33 @@ Status CheckHyraxShape(const HyraxCommitment& c, size_t rows, size_t cols,
 }
 
 bool ProvableKind(OpKind kind) {
-  return kind == OpKind::kReshape || kind == OpKind::kLinear || kind == OpKind::kLookup;
+  return kind == OpKind::kReshape || kind == OpKind::kLinear || kind == OpKind::kLookup ||
+         kind == OpKind::kRequantize;
 }
-constexpr const char* kProvableList = "provable: Reshape, Linear, Lookup";
+constexpr const char* kProvableList = "provable: Reshape, Linear, Lookup, Requantize";
+
+// The public statement of a Requantize node over a [B, width] activation whose last axis
+// has `channels` entries (per-channel parameters repeat along the row). The int8 input
+// commitment doubles as the accumulator commitment (same Hyrax form; |x| <= 128 < 2^31).
+RequantizeStatement DescribeRequantize(const Node& node, const Shape& per_sample, size_t B,
+                                       size_t width, const HyraxCommitment& input,
+                                       const HyraxCommitment& output) {
+  const size_t channels = per_sample.empty() ? 1 : static_cast<size_t>(per_sample.back());
+  const std::vector<int64_t> m = PerChannel(node.FindParam("multiplier"), channels);
+  const std::vector<int64_t> sh = PerChannel(node.FindParam("shift"), channels);
+  RequantizeStatement rs;
+  rs.rows = static_cast<uint32_t>(B);
+  rs.cols = static_cast<uint32_t>(width);
+  for (size_t n = 0; n < width; ++n) {
+    rs.multiplier.push_back(m[n % channels]);
+    rs.shift.push_back(sh[n % channels]);
+  }
+  rs.act_min = static_cast<int32_t>(node.AttrInt("act_min", -127));
+  rs.act_max = static_cast<int32_t>(node.AttrInt("act_max", 127));
+  rs.accumulator = input;
+  rs.output = output;
+  return rs;
+}
 
 // The public statement of a Lookup node over a [B, width] activation.
 LookupStatement DescribeLookup(const Node& node, size_t B, size_t width,
@@ -220,6 +244,38 @@ Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitme
       current.values.Reshape(batched);
       continue;
     }
+    if (node.kind == OpKind::kRequantize) {
+      const size_t width = static_cast<size_t>(current.values.size()) / B;
+      const Shape& in_shape = graph.values[static_cast<size_t>(node.inputs[0])].shape;
+      SegmentLayerProof layer;
+      layer.node = static_cast<uint32_t>(n);
+      layer.kind = OpKind::kRequantize;
+      RequantizeStatement rs =
+          DescribeRequantize(node, in_shape, B, width, current.commitment, HyraxCommitment());
+      const std::span<const int8_t> x = current.values.i8();
+      const std::vector<int32_t> x32(x.begin(), x.end());
+      const std::vector<int8_t> y =
+          RequantizeReference(x32, B, width, rs.multiplier, rs.shift, rs.act_min, rs.act_max);
+      ActivationOpening next;
+      Shape batched{static_cast<int64_t>(B)};
+      batched.insert(batched.end(), out_shape.begin(), out_shape.end());
+      next.values = Tensor::FromInt8(batched, y);
+      next.blinds.resize(B);
+      for (Scalar& s : next.blinds) s = Scalar::Random();
+      VEIL_ASSIGN_OR_RETURN(next.commitment, HyraxCommitInt8(key, y, B, width, next.blinds, pool));
+      layer.output = next.commitment;
+      rs.output = next.commitment;
+      AbsorbLayer(&t, layer);
+      RequantizeWitness rw;
+      rw.accumulator = x32;
+      rw.output = y;
+      rw.accumulator_blinds = current.blinds;
+      rw.output_blinds = next.blinds;
+      VEIL_ASSIGN_OR_RETURN(layer.requantize, ProveRequantize(key, rs, rw, &t, pool));
+      out.proof.layers.push_back(std::move(layer));
+      current = std::move(next);
+      continue;
+    }
     if (node.kind == OpKind::kLookup) {
       const size_t width = static_cast<size_t>(current.values.size()) / B;
       const Tensor& table = *node.FindParam("table");
@@ -348,6 +404,17 @@ Status VerifySegment(const Graph& graph, const ModelCommitment& commitment,
                              std::to_string(n) + " was expected");
     if (layer.kind != node.kind)
       return Status::Corrupt("layer proof for node " + std::to_string(n) + " is for another op");
+    if (node.kind == OpKind::kRequantize) {
+      AbsorbLayer(&t, layer);
+      VEIL_RETURN_IF_ERROR(CheckHyraxShape(layer.output, B, width, "requantize output"));
+      const Shape& in_shape = graph.values[static_cast<size_t>(node.inputs[0])].shape;
+      const Status s = VerifyRequantize(
+          key, DescribeRequantize(node, in_shape, B, width, *current, layer.output),
+          layer.requantize, &t, &batch);
+      if (!s.ok()) return s.WithContext(NodeLabel(graph, n));
+      current = &layer.output;
+      continue;
+    }
     if (node.kind == OpKind::kLookup) {
       AbsorbLayer(&t, layer);
       VEIL_RETURN_IF_ERROR(CheckHyraxShape(layer.output, B, width, "lookup output"));
@@ -472,6 +539,11 @@ std::vector<uint8_t> SerializeSegmentProof(const SegmentProof& p) {
       WriteLookupProof(&out, l.lookup);
       continue;
     }
+    if (l.kind == OpKind::kRequantize) {
+      WriteHyraxCommitment(&out, l.output);
+      WriteRequantizeProof(&out, l.requantize);
+      continue;
+    }
     WriteHyraxCommitment(&out, l.accumulator);
     WriteHyraxCommitment(&out, l.output);
     WriteLinearProof(&out, l.linear);
@@ -510,6 +582,22 @@ Result<SegmentProof> ParseSegmentProof(std::span<const uint8_t> bytes, const Gra
   for (int n = seg.begin; n < seg.end; ++n) {
     const Node& node = graph.nodes[static_cast<size_t>(n)];
     if (node.kind == OpKind::kReshape) continue;
+    if (node.kind == OpKind::kRequantize) {
+      SegmentLayerProof l;
+      l.kind = OpKind::kRequantize;
+      VEIL_ASSIGN_OR_RETURN(l.node, in.ReadU32());
+      if (l.node != static_cast<uint32_t>(n))
+        return Status::Corrupt("layer proof for the wrong node");
+      VEIL_ASSIGN_OR_RETURN(l.output, ReadHyraxCommitment(&in));
+      VEIL_RETURN_IF_ERROR(CheckHyraxShape(l.output, p.batch, width, "requantize output"));
+      RequantizeStatement rs;
+      rs.rows = p.batch;
+      rs.cols = static_cast<uint32_t>(width);
+      rs.output = l.output;
+      VEIL_ASSIGN_OR_RETURN(l.requantize, ReadRequantizeProof(&in, rs));
+      p.layers.push_back(std::move(l));
+      continue;
+    }
     if (node.kind == OpKind::kLookup) {
       SegmentLayerProof l;
       l.kind = OpKind::kLookup;

@@ -168,7 +168,8 @@ TEST(SegmentProof, FileRoundTripFlipsAndTruncations) {
   EXPECT_FALSE(decode_verify(longer).ok());
 }
 
-// SmallMlp with a GELU-shaped Lookup after fc1 (segment 1 = fc1, gelu, fc2).
+// SmallMlp with a GELU-shaped Lookup and a per-channel Requantize (clamped to ±100) after
+// fc1 (segment 1 = fc1, gelu, rq, fc2).
 Graph MlpWithLookup(uint64_t seed) {
   Graph g = SmallMlp(seed);
   Node lookup;
@@ -185,14 +186,27 @@ Graph MlpWithLookup(uint64_t seed) {
         std::clamp(0.5 * x * (1 + std::erf(x / std::sqrt(2.0))) / 0.04, -127.0, 127.0)));
   }
   lookup.SetParam("table", Tensor::FromInt8({256}, table));
-  g.nodes[3].inputs = {v};
+  Node rq;
+  rq.kind = OpKind::kRequantize;
+  rq.name = "rq";
+  rq.inputs = {v};
+  const int r = g.AddValue({"rq.out", DType::kInt8, {8}, 1.0});
+  rq.outputs = {r};
+  rq.SetAttr("act_min", {-100});
+  rq.SetAttr("act_max", {100});
+  std::vector<int32_t> mult(8);
+  for (int i = 0; i < 8; ++i) mult[static_cast<size_t>(i)] = (1 << 30) + i * 99991;
+  rq.SetParam("multiplier", Tensor::FromInt32({8}, mult));
+  rq.SetParam("shift", Tensor::FromInt32({1}, {29}));
+  g.nodes[3].inputs = {r};
+  g.nodes.insert(g.nodes.begin() + 3, rq);
   g.nodes.insert(g.nodes.begin() + 3, lookup);
-  g.segments = {{0, 2}, {2, 5}};
+  g.segments = {{0, 2}, {2, 6}};
   EXPECT_TRUE(ValidateGraph(g).ok()) << ValidateGraph(g).ToString();
   return g;
 }
 
-TEST(SegmentProof, LookupSegmentProvesAndRejectsTampering) {
+TEST(SegmentProof, LookupAndRequantizeSegmentProvesAndRejectsTampering) {
   const Graph g = MlpWithLookup(7);
   const ModelCommitment commitment = *CommitModel(g, Seed(1));
   const CommitmentKey key = SegmentProofKey(g, commitment);
@@ -209,17 +223,30 @@ TEST(SegmentProof, LookupSegmentProvesAndRejectsTampering) {
   ASSERT_TRUE(y.ok());
   EXPECT_EQ(std::vector<int8_t>((*y)[0].i8().begin(), (*y)[0].i8().end()),
             std::vector<int8_t>(s1->output.values.i8().begin(), s1->output.values.i8().end()));
-  ASSERT_EQ(s1->proof.layers.size(), 3u);
+  ASSERT_EQ(s1->proof.layers.size(), 4u);
   ASSERT_EQ(s1->proof.layers[1].kind, OpKind::kLookup);
+  ASSERT_EQ(s1->proof.layers[2].kind, OpKind::kRequantize);
 
   // A changed Lookup output commitment (what fc2 then reads) is rejected.
   SegmentProof p = s1->proof;
   p.layers[1].output.rows[0] = p.layers[1].output.rows[0] + Point::Generator();
   EXPECT_FALSE(VerifySegment(g, commitment, p).ok());
-  // A Lookup layer presented as a Linear one.
+  // A changed Requantize output commitment.
+  p = s1->proof;
+  p.layers[2].output.rows[1] = p.layers[2].output.rows[1] + Point::Generator();
+  EXPECT_FALSE(VerifySegment(g, commitment, p).ok());
+  // A Lookup layer presented as a Linear one, a Requantize one as a Lookup.
   p = s1->proof;
   p.layers[1].kind = OpKind::kLinear;
   EXPECT_FALSE(VerifySegment(g, commitment, p).ok());
+  p = s1->proof;
+  p.layers[2].kind = OpKind::kLookup;
+  EXPECT_FALSE(VerifySegment(g, commitment, p).ok());
+  // A Requantize with another shift in the verifier's graph (public digest differs).
+  Graph shifted = g;
+  for (Param& q : shifted.nodes[4].params)
+    if (q.name == "shift") q.tensor.i32()[0] = 28;
+  EXPECT_FALSE(VerifySegment(shifted, commitment, s1->proof).ok());
   // Another table (every entry +1): the commitment's public digest binds the table, so the
   // verifier refuses a graph with another table and the prover refuses to prove it; the
   // lookup argument itself rejects a wrong table
@@ -241,7 +268,7 @@ TEST(SegmentProof, LookupSegmentProvesAndRejectsTampering) {
     return VerifySegment(g, commitment, *q);
   };
   ASSERT_TRUE(decode_verify(bytes).ok());
-  for (size_t pos = 0; pos < bytes.size(); pos += 1 + bytes.size() / 25) {
+  for (size_t pos = 0; pos < bytes.size(); pos += 1 + bytes.size() / 15) {
     std::vector<uint8_t> flipped = bytes;
     flipped[pos] ^= 0x08;
     EXPECT_FALSE(decode_verify(flipped).ok()) << pos;

@@ -6,9 +6,11 @@
 // is one-dimensional [K] reads exactly this matrix (T = B tokens).
 //
 // Provable today: segments with one input and one output value whose nodes are Reshape,
-// Linear (per-sample input of rank 1, with its fused Requantize/clamp) and Lookup (any
-// per-sample shape, against the node's public table; lookup_proof.h). Any other op, or a
-// Linear over a rank > 1 input, is refused with kUnsupported naming the node and op.
+// Linear (per-sample input of rank 1, with its fused Requantize/clamp), Lookup (any
+// per-sample shape, against the node's public table; lookup_proof.h) and Requantize (any
+// per-sample shape; per-channel parameters along the last axis; requantize_proof.h with
+// the input commitment as the accumulator). Any other op, or a Linear over a rank > 1
+// input, is refused with kUnsupported naming the node and op.
 //
 // A segment proof binds (via its transcript, which absorbs all of it before any challenge)
 // the model commitment digest, the segment index, the segment's public digest, the batch
@@ -21,7 +23,8 @@
 // Proof file: "VEILZKP\0" | u32 version = 2 | 32-byte model commitment digest |
 //   u32 segment | u32 batch | input commitment | u32 #layers | per layer: u32 node, then
 //   for a Linear node: accumulator commitment | output commitment | LinearProof |
-//   RequantizeProof; for a Lookup node: output commitment | LookupProof. (Which one is
+//   RequantizeProof; for a Lookup node: output commitment | LookupProof; for a Requantize
+//   node: output commitment | RequantizeProof. (Which one is
 //   fixed by the graph, not by the bytes. Version 1, Linear-only, is no longer read.)
 // Decoding is strict (bounded counts, exact shapes from the statement, no trailing bytes).
 #pragma once
@@ -52,10 +55,12 @@ struct ActivationOpening {
 };
 
 // One proven node. Linear nodes use accumulator, output, linear and requantize; Lookup
-// nodes use output and lookup (the other members stay empty).
+// nodes output and lookup; Requantize nodes output and requantize (the other members stay
+// empty).
 struct SegmentLayerProof {
   uint32_t node = 0;
-  OpKind kind = OpKind::kLinear;  // kLinear or kLookup; not serialized (the graph fixes it)
+  OpKind kind = OpKind::kLinear;  // kLinear, kLookup or kRequantize; not serialized (the
+                                  // graph fixes it)
   HyraxCommitment accumulator;
   HyraxCommitment output;
   LinearProof linear;
