@@ -11,8 +11,6 @@
 namespace veil::cli {
 namespace {
 
-constexpr const char* kReputationState = "reputation";
-
 // Nodes that host segments of `graph` with the digests the model's record names.
 std::vector<net::CandidateNode> Candidates(const std::vector<registry::NodeRecord>& nodes,
                                            const registry::ModelRecord& record) {
@@ -63,7 +61,7 @@ Result<Tensor> RunVerified(net::NetworkClient& client, const Graph& graph,
 
   // The client's reputation book lives in the registry under its own key.
   VEIL_ASSIGN_OR_RETURN(consensus::ReputationBook book, consensus::ReputationBook::Create());
-  auto stored = reg.GetState(client.identity().public_key(), kReputationState);
+  auto stored = reg.GetState(client.identity().public_key(), net::kReputationStateName);
   if (stored.ok()) {
     if (Status s = book.Decode(*stored); !s.ok())
       std::cerr << "veil: ignoring the stored reputation book: " << s.message() << "\n";
@@ -108,7 +106,7 @@ Result<Tensor> RunVerified(net::NetworkClient& client, const Graph& graph,
     }
   }
   // Verdicts change reputations even when a request fails: keep them.
-  if (Status s = reg.PutState(client.identity(), kReputationState, book.Encode()); !s.ok())
+  if (Status s = reg.PutState(client.identity(), net::kReputationStateName, book.Encode()); !s.ok())
     std::cerr << "veil: could not store the reputation book: " << s.message() << "\n";
   if (!failure.ok()) return failure;
   return output;

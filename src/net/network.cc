@@ -1,5 +1,7 @@
 #include "veil/net/network.h"
 
+#include "veil/consensus/reputation.h"
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -113,7 +115,8 @@ std::vector<size_t> BestAssignment(const std::vector<std::vector<Candidate>>& st
 
 Result<Route> PlanRoute(const registry::ModelRecord& model,
                         const std::vector<registry::NodeRecord>& nodes,
-                        const std::map<std::string, double>& rtt_ms) {
+                        const std::map<std::string, double>& rtt_ms,
+                        const std::map<PublicKey, double>& reputation) {
   const int count = static_cast<int>(model.segments.size());
   if (count < 3)
     return Status::InvalidArgument("model " + model.name + " has " + std::to_string(count) +
@@ -132,8 +135,11 @@ Result<Route> PlanRoute(const registry::ModelRecord& model,
         const double compute_ms = hosted.throughput_samples_per_s > 0
                                       ? 1000.0 / hosted.throughput_samples_per_s
                                       : 1e6;  // unmeasured: after every measured node
-        candidates.push_back(
-            {(rtt == rtt_ms.end() ? 1e9 : rtt->second) + compute_ms, node.grpc_address});
+        const auto rated = reputation.find(node.node_key);
+        const double r = rated == reputation.end() ? kUnratedReputation : rated->second;
+        candidates.push_back({(rtt == rtt_ms.end() ? 1e9 : rtt->second) + compute_ms +
+                                  kDistrustPenaltyMs * (1.0 - std::clamp(r, 0.0, 1.0)),
+                              node.grpc_address});
       }
     if (candidates.empty())
       return Status::Unavailable("no registered node hosts segment " + std::to_string(s) +
@@ -153,6 +159,18 @@ Result<Route> PlanRoute(const registry::ModelRecord& model,
       if (k != best[i]) list.push_back(stages[i][k].address);
   }
   return route;
+}
+
+std::map<PublicKey, double> LoadReputations(registry::Registry& registry,
+                                            const registry::Identity& client) {
+  std::map<PublicKey, double> out;
+  auto stored = registry.GetState(client.public_key(), kReputationStateName);
+  if (!stored.ok()) return out;  // none yet (or unreadable): every node is unrated
+  auto book = consensus::ReputationBook::Create();
+  if (!book.ok() || !book->Decode(*stored).ok()) return out;
+  for (const auto& [key, entry] : book->entries())
+    if (entry.standing == consensus::Standing::kActive) out[key] = entry.reputation;
+  return out;
 }
 
 std::map<std::string, double> MeasureRoundTrips(const std::vector<std::string>& addresses,
@@ -227,7 +245,7 @@ void NetworkClient::OnNodes(const std::vector<registry::NodeRecord>& nodes) {
     }
     // Round trips were measured when the runner was created; a new node goes last until
     // the next runner measures it, which is fine for failover candidates.
-    auto route = PlanRoute(it->record, nodes_, {});
+    auto route = PlanRoute(it->record, nodes_, {}, reputation_);
     if (route.ok()) {
       (void)runner->UpdateRoute(*route);
     }
@@ -253,7 +271,12 @@ Result<std::shared_ptr<SplitRunner>> NetworkClient::Runner(const Graph& graph,
   for (const auto& n : nodes)
     if (!n.segments.empty()) addresses.push_back(n.grpc_address);
   const auto rtt = MeasureRoundTrips(addresses, options.client, 2000);
-  VEIL_ASSIGN_OR_RETURN(Route route, PlanRoute(record, nodes, rtt));
+  const std::map<PublicKey, double> reputation = LoadReputations(*registry_, *identity_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    reputation_ = reputation;
+  }
+  VEIL_ASSIGN_OR_RETURN(Route route, PlanRoute(record, nodes, rtt, reputation));
   VEIL_ASSIGN_OR_RETURN(std::unique_ptr<SplitRunner> made,
                         SplitRunner::Create(graph, route, std::move(options)));
   std::shared_ptr<SplitRunner> runner(std::move(made));

@@ -64,6 +64,24 @@ TEST(PlanRouteTest, RanksByExpectedLatencyAndSpreadsStages) {
   EXPECT_FALSE(PlanRoute(Model(2), nodes, {}).ok());
 }
 
+TEST(PlanRouteTest, PrefersReputableNodes) {
+  const registry::ModelRecord m = Model(3);  // middle segment 1
+  auto seg1 = m.segments[1].segment_digest;
+  std::vector<registry::NodeRecord> nodes = {Node("a:1", m.model_digest, 1, seg1, 1000),
+                                             Node("b:1", m.model_digest, 1, seg1, 1000),
+                                             Node("c:1", m.model_digest, 1, seg1, 1000)};
+  for (size_t i = 0; i < nodes.size(); ++i) nodes[i].node_key.fill(static_cast<uint8_t>(i + 1));
+  const std::map<std::string, double> rtt = {{"a:1", 0.2}, {"b:1", 0.3}, {"c:1", 0.4}};
+  // Unrated: by latency.
+  auto route = PlanRoute(m, nodes, rtt);
+  ASSERT_TRUE(route.ok());
+  EXPECT_EQ((*route)[1], (std::vector<std::string>{"a:1", "b:1", "c:1"}));
+  // a was found faulty (low reputation), c is reputable: c first, a last.
+  route = PlanRoute(m, nodes, rtt, {{nodes[0].node_key, 0.05}, {nodes[2].node_key, 0.95}});
+  ASSERT_TRUE(route.ok());
+  EXPECT_EQ((*route)[1], (std::vector<std::string>{"c:1", "b:1", "a:1"}));
+}
+
 TEST(NetworkClientTest, RoutesFollowTheRegistry) {
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("veil-routing-" + std::to_string(getpid()));

@@ -61,6 +61,7 @@ class ReputationBook {
 
   const ReputationEntry* Find(const registry::PublicKey& node) const;
   size_t size() const { return entries_.size(); }
+  const std::map<registry::PublicKey, ReputationEntry>& entries() const { return entries_; }
 
   // Persistence (e.g. as a registry state record, registry.h PutState): a versioned binary
   // encoding of every entry. Decode checks the magic, the count (<= kMaxBookEntries), each

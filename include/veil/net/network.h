@@ -46,13 +46,25 @@ Result<LinkSecurity> IdentityLink(const registry::Identity& identity, const KeyR
 // Candidate nodes per middle segment of `model`, each list ordered by expected latency:
 // the measured round trip to the node plus its advertised time per sample, plus, for a
 // node already chosen for an earlier stage, that stage's cost and kReusePenaltyMs (so
-// stages spread over distinct nodes unless one is clearly faster). Only nodes that
-// advertise the segment with the digest in the model record are candidates. `rtt_ms`
-// maps node addresses to measured round trips (a node missing from it goes last).
+// stages spread over distinct nodes unless one is clearly faster), plus
+// kDistrustPenaltyMs * (1 - R) for a node of reputation R in the client's book (nodes the
+// book does not rate count as R = kUnratedReputation), so routing prefers reputable nodes.
+// Only nodes that advertise the segment with the digest in the model record are
+// candidates. `rtt_ms` maps node addresses to measured round trips (a node missing from it
+// goes last).
 inline constexpr double kReusePenaltyMs = 1.0;
+inline constexpr double kDistrustPenaltyMs = 20.0;
+inline constexpr double kUnratedReputation = 0.5;
 Result<Route> PlanRoute(const registry::ModelRecord& model,
                         const std::vector<registry::NodeRecord>& nodes,
-                        const std::map<std::string, double>& rtt_ms);
+                        const std::map<std::string, double>& rtt_ms,
+                        const std::map<PublicKey, double>& reputation = {});
+
+// The registry state record (registry.h PutState) under which a client keeps its
+// reputation book (consensus/reputation.h), and the active reputations it holds.
+inline constexpr const char* kReputationStateName = "reputation";
+std::map<PublicKey, double> LoadReputations(registry::Registry& registry,
+                                            const registry::Identity& client);
 
 // Measures the round trip of an Info call to each address (in parallel is not needed at
 // this scale: sequentially, with `deadline_ms` each); unreachable nodes are left out.
@@ -96,6 +108,7 @@ class NetworkClient {
   };
   std::vector<Routed> routed_;
   std::vector<registry::NodeRecord> nodes_;
+  std::map<PublicKey, double> reputation_;  // the client's book when the last runner was made
 };
 
 }  // namespace veil::net
