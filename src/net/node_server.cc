@@ -301,8 +301,10 @@ class NodeService final : public v1::Node::Service {
     while (!order_.empty() && (static_cast<int>(rounds_.size()) > options_->max_rounds ||
                                round_bytes_ > options_->max_round_bytes)) {
       auto it = rounds_.find(order_.front());
-      round_bytes_ -= it->second.bytes;
-      rounds_.erase(it);
+      if (it != rounds_.end()) {
+        round_bytes_ -= it->second.bytes;
+        rounds_.erase(it);
+      }
       order_.erase(order_.begin());
     }
   }
@@ -444,10 +446,16 @@ class NodeService final : public v1::Node::Service {
     r.outputs = std::move(outputs);
     r.trace = std::move(trace);
     r.created = Clock::now();
-    EncodeCommitment(r.submission.commitment, reply);
     std::lock_guard<std::mutex> lock(rounds_mutex_);
-    if (rounds_.count(round) != 0)
-      return {grpc::StatusCode::ABORTED, "a concurrent commit for this round won; retry"};
+    if (auto it = rounds_.find(round); it != rounds_.end()) {
+      // A concurrent call for the same round committed first: its commitment is the one.
+      if (it->second.submission.commitment.input_digest != input_digest)
+        return {grpc::StatusCode::FAILED_PRECONDITION,
+                "this node already committed to another input for this round"};
+      EncodeCommitment(it->second.submission.commitment, reply);
+      return grpc::Status::OK;
+    }
+    EncodeCommitment(r.submission.commitment, reply);
     round_bytes_ += r.bytes;
     order_.push_back(round);
     rounds_.emplace(round, std::move(r));
@@ -480,8 +488,7 @@ class NodeService final : public v1::Node::Service {
     r.created = Clock::now();
     EncodeCommitment(mine, reply);
     std::lock_guard<std::mutex> lock(rounds_mutex_);
-    order_.push_back(round);
-    rounds_.emplace(round, std::move(r));
+    if (rounds_.emplace(round, std::move(r)).second) order_.push_back(round);
     return grpc::Status::OK;
   }
 #endif
