@@ -6,6 +6,7 @@
 // the request, the answer is a status (OK with a well-formed reply, or an error with a
 // message) and the node keeps serving: a valid request must still succeed after every input.
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -13,7 +14,6 @@
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <unistd.h>
 
 #include "format/test_graphs.h"
 #include "veil/model_file.h"
@@ -41,10 +41,10 @@ struct Fixture {
     options.max_message_bytes = 1 << 20;
     options.max_tensor_bytes = 64 << 10;
     options.forward_deadline_ms = 200;  // hops named by fuzz inputs lead nowhere
-    options.max_rounds = 64;             // fuzzed commits must not grow the store unboundedly
-    const std::string dir = (std::filesystem::temp_directory_path() /
-                             ("veil_fuzz_node_" + std::to_string(getpid())))
-                                .string();
+    options.max_rounds = 64;            // fuzzed commits must not grow the store unboundedly
+    const std::string dir =
+        (std::filesystem::temp_directory_path() / ("veil_fuzz_node_" + std::to_string(getpid())))
+            .string();
     std::filesystem::remove_all(dir);
     auto identity = veil::registry::Identity::LoadOrCreate(dir);
     Require(identity.ok(), "identity");
@@ -108,8 +108,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           data, size, &Node::Stub::Reveal, &s);
       break;
     case 3:
-      parsed = fixture->CallParsed<veil::v1::SelectCommitteeRequest, veil::v1::SelectCommitteeReply>(
-          data, size, &Node::Stub::SelectCommittee, &s);
+      parsed =
+          fixture->CallParsed<veil::v1::SelectCommitteeRequest, veil::v1::SelectCommitteeReply>(
+              data, size, &Node::Stub::SelectCommittee, &s);
       break;
     case 4:
       parsed = fixture->CallParsed<veil::v1::LayerInputsRequest, veil::v1::LayerInputsReply>(

@@ -67,9 +67,12 @@ int main(int argc, char** argv) {
   int requests = 200;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--model") model_path = argv[i + 1];
-    else if (flag == "--batch") batch = std::atoll(argv[i + 1]);
-    else if (flag == "--requests") requests = std::atoi(argv[i + 1]);
+    if (flag == "--model")
+      model_path = argv[i + 1];
+    else if (flag == "--batch")
+      batch = std::atoll(argv[i + 1]);
+    else if (flag == "--requests")
+      requests = std::atoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "usage: %s [--model FILE.veil] [--batch B] [--requests N]\n", argv[0]);
       return 2;
@@ -88,7 +91,8 @@ int main(int argc, char** argv) {
   for (int s = 1; s <= segments - 2; ++s) middle.push_back(s);
 
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("veil_bench_verified_" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("veil_bench_verified_" + std::to_string(getpid()));
   fs::create_directories(dir);
   net::KeyRing ring;
   auto client = registry::Identity::LoadOrCreate((dir / "client").string());
@@ -125,8 +129,9 @@ int main(int argc, char** argv) {
   auto single = net::SplitRunner::Create(*graph, route, split);
   if (!single.ok()) return Fail("split runner", single.status());
 
-  auto make_verified = [&](uint32_t r, consensus::ReputationBook* book)
-      -> Result<std::unique_ptr<net::VerifiedRunner>> {
+  auto make_verified =
+      [&](uint32_t r,
+          consensus::ReputationBook* book) -> Result<std::unique_ptr<net::VerifiedRunner>> {
     net::VerifiedOptions vo;
     vo.committee_size = r;
     vo.client.security = *client_link;
@@ -158,7 +163,8 @@ int main(int argc, char** argv) {
     auto t2 = Clock::now();
     auto c = (*r3)->Run(inputs);
     auto t3 = Clock::now();
-    if (!a.ok() || !b.ok() || !c.ok()) return Fail("request", !a.ok() ? a.status() : !b.ok() ? b.status() : c.status());
+    if (!a.ok() || !b.ok() || !c.ok())
+      return Fail("request", !a.ok() ? a.status() : !b.ok() ? b.status() : c.status());
     if (TensorDigest(a->outputs[0]) != TensorDigest(c->outputs[0]))
       return Fail("request", Status::Internal("r=3 output differs from the single replica's"));
     for (int k = 0; k < 2; ++k) {
@@ -188,7 +194,8 @@ int main(int argc, char** argv) {
 
   // Hashing and signing per segment, against the segment's own run time.
   std::printf("\nper segment (in process, %d runs each, median):\n", requests);
-  std::printf("  %-8s %12s %14s %14s %9s\n", "segment", "run ms", "+digests ms", "+sign ms", "overhead");
+  std::printf("  %-8s %12s %14s %14s %9s\n", "segment", "run ms", "+digests ms", "+sign ms",
+              "overhead");
   for (int s : middle) {
     auto g = ExtractSegment(*graph, s);
     if (!g.ok()) return Fail("extract", g.status());

@@ -56,9 +56,9 @@ int RunModels(const ModelsArgs& args) {
     nlohmann::json participants = nlohmann::json::array();
     for (const auto& node : *nodes)
       participants.push_back({{"node", node.node_id()}, {"address", node.grpc_address}});
-    std::cout << nlohmann::json{{"registry", *endpoint}, {"models", out}, {"nodes", participants}}
-                     .dump()
-              << "\n";
+    std::cout
+        << nlohmann::json{{"registry", *endpoint}, {"models", out}, {"nodes", participants}}.dump()
+        << "\n";
     return 0;
   }
   std::cout << "registry " << *endpoint << ": " << models->size() << " model(s), " << nodes->size()

@@ -33,7 +33,8 @@ Result<std::set<std::string>> KeysFromSnapshot(const std::string& path) {
   text << in.rdbuf();
   const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object() || !j.contains("nodes") || !j["nodes"].is_array())
-    return Status::InvalidArgument(path + " is not a `veil models --json` snapshot (no nodes array)");
+    return Status::InvalidArgument(path +
+                                   " is not a `veil models --json` snapshot (no nodes array)");
   std::set<std::string> ids;
   for (const auto& n : j["nodes"]) {
     if (!n.is_object() || !n.contains("node") || !n["node"].is_string())
@@ -77,7 +78,8 @@ int RunVerifyReceipt(const VerifyReceiptArgs& args) {
                 << "\n";
       return 1;
     }
-    return Fail(Status(report.status().code(), "receipt does not verify: " + report.status().message()));
+    return Fail(
+        Status(report.status().code(), "receipt does not verify: " + report.status().message()));
   }
   const consensus::Receipt& r = report->receipt;
   if (args.json) {
@@ -106,8 +108,8 @@ int RunVerifyReceipt(const VerifyReceiptArgs& args) {
   }
   std::cout << "receipt verifies (keys from " << source << ")\n"
             << "  model " << DigestToHex(r.model_digest).substr(0, 16) << "  request "
-            << r.request_id << "  mode " << consensus::ModeName(r.mode) << "  "
-            << r.segments.size() << " segment(s)\n"
+            << r.request_id << "  mode " << consensus::ModeName(r.mode) << "  " << r.segments.size()
+            << " segment(s)\n"
             << "it proves:\n";
   for (const auto& line : report->proves) std::cout << "  - " << line << "\n";
   std::cout << "it does not prove:\n";

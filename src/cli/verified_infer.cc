@@ -95,11 +95,12 @@ Result<Tensor> RunVerified(net::NetworkClient& client, const Graph& graph,
                   << " marked faulty: " << f.reason << "\n";
     }
     if (!options.receipt_path.empty()) {
-      const std::string path =
-          request == 0 ? options.receipt_path : options.receipt_path + "." + std::to_string(request);
+      const std::string path = request == 0 ? options.receipt_path
+                                            : options.receipt_path + "." + std::to_string(request);
       const auto& bytes = result->receipt_bytes;
       VEIL_RETURN_IF_ERROR(WriteFileWithMode(
-          path, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+          path,
+          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
           0644));
       std::cerr << "veil: receipt for request " << result->request_id << " written to " << path
                 << "\n";

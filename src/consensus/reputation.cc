@@ -122,7 +122,8 @@ std::string ReputationBook::Encode() const {
 }
 
 Status ReputationBook::Decode(std::string_view in) {
-  if (in.size() < sizeof kBookMagic + 4 || std::memcmp(in.data(), kBookMagic, sizeof kBookMagic) != 0)
+  if (in.size() < sizeof kBookMagic + 4 ||
+      std::memcmp(in.data(), kBookMagic, sizeof kBookMagic) != 0)
     return Status::Corrupt("not a reputation book (bad magic or truncated header)");
   const uint64_t count = GetLe(in, sizeof kBookMagic, 4);
   if (count > kMaxBookEntries)
@@ -139,7 +140,8 @@ Status ReputationBook::Decode(std::string_view in) {
     std::memcpy(key.data(), in.data() + at, key.size());
     ReputationEntry e;
     const uint8_t standing = static_cast<uint8_t>(in[at + 32]);
-    if (standing > 1) return Status::Corrupt("reputation book entry " + std::to_string(i) + ": bad standing");
+    if (standing > 1)
+      return Status::Corrupt("reputation book entry " + std::to_string(i) + ": bad standing");
     e.standing = standing == 1 ? Standing::kActive : Standing::kTrial;
     const uint64_t bits = GetLe(in, at + 33, 8);
     std::memcpy(&e.reputation, &bits, sizeof bits);
@@ -151,7 +153,8 @@ Status ReputationBook::Decode(std::string_view in) {
       return Status::Corrupt("reputation book entry " + std::to_string(i) +
                              ": reputation outside the policy's range");
     if (e.faults > e.verdicts)
-      return Status::Corrupt("reputation book entry " + std::to_string(i) + ": more faults than verdicts");
+      return Status::Corrupt("reputation book entry " + std::to_string(i) +
+                             ": more faults than verdicts");
     // Canonical: keys strictly increasing (as Encode writes them), so no key repeats.
     if (!entries.empty() && !(entries.rbegin()->first < key))
       return Status::Corrupt("reputation book keys are not strictly increasing");

@@ -151,7 +151,8 @@ Result<std::vector<Tensor>> Session::LayerInputs(const std::vector<Tensor>& inpu
   std::lock_guard<std::mutex> lock(impl_->mu);
   const Graph& g = impl_->graph();
   if (layer < 0 || static_cast<size_t>(layer) >= g.nodes.size())
-    return Status::InvalidArgument("layer " + std::to_string(layer) + " does not exist (the graph has " +
+    return Status::InvalidArgument("layer " + std::to_string(layer) +
+                                   " does not exist (the graph has " +
                                    std::to_string(g.nodes.size()) + ")");
   VEIL_RETURN_IF_ERROR(impl_->CheckInputs(g.inputs, inputs, "input"));
   return impl_->executor->Execute(0, layer, g.inputs, inputs,
@@ -163,7 +164,8 @@ Result<Tensor> Session::RunLayer(int layer, const std::vector<Tensor>& layer_inp
   std::lock_guard<std::mutex> lock(impl_->mu);
   const Graph& g = impl_->graph();
   if (layer < 0 || static_cast<size_t>(layer) >= g.nodes.size())
-    return Status::InvalidArgument("layer " + std::to_string(layer) + " does not exist (the graph has " +
+    return Status::InvalidArgument("layer " + std::to_string(layer) +
+                                   " does not exist (the graph has " +
                                    std::to_string(g.nodes.size()) + ")");
   const Node& node = g.nodes[static_cast<size_t>(layer)];
   VEIL_RETURN_IF_ERROR(impl_->CheckInputs(node.inputs, layer_inputs, "layer input"));

@@ -1,13 +1,12 @@
 #include "veil/net/network.h"
 
-#include "veil/consensus/reputation.h"
-
 #include <sodium.h>
 
 #include <algorithm>
 #include <chrono>
 #include <iostream>
 
+#include "veil/consensus/reputation.h"
 #include "veil/model_file.h"
 
 namespace veil::net {

@@ -69,8 +69,7 @@ Status PrepareNodeFaults(const Graph& segment_graph, NodeFaults* faults) {
       const Value& in = g.values[static_cast<size_t>(node.inputs[0])];
       const Value& out = g.values[static_cast<size_t>(node.outputs[0])];
       if (node.kind == OpKind::kReshape || in.dtype != DType::kInt8 ||
-          Elements(in.shape) != Elements(out.shape) ||
-          Elements(in.shape) <= 0)
+          Elements(in.shape) != Elements(out.shape) || Elements(in.shape) <= 0)
         continue;
       Node skip;
       skip.kind = OpKind::kReshape;

@@ -315,9 +315,9 @@ class NodeService final : public v1::Node::Service {
     if (!options_->log) return;
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     std::ostringstream line;
-    line << "event=" << event << " request_id="
-         << (ValidRequestId(request_id) ? request_id : "<invalid>") << " segment=" << segment
-         << " peer=" << context->peer() << " status="
+    line << "event=" << event
+         << " request_id=" << (ValidRequestId(request_id) ? request_id : "<invalid>")
+         << " segment=" << segment << " peer=" << context->peer() << " status="
          << (status.ok() ? "OK" : "ERROR(" + std::to_string(status.error_code()) + ")")
          << " ms=" << ms;
     if (!status.ok()) line << " error=\"" << status.error_message() << "\"";
@@ -370,8 +370,9 @@ class NodeService final : public v1::Node::Service {
     const v1::RunSegmentRequest& run = request.run();
     if (run.forward_size() > 0 || run.return_from_size() > 0 || run.carry_size() > 0 ||
         !run.session_id().empty() || run.position() != 0)
-      return Invalid("a consensus run is stateless and unchained: no forward, return_from, "
-                     "carry or session");
+      return Invalid(
+          "a consensus run is stateless and unchained: no forward, return_from, "
+          "carry or session");
     HostedSegment* seg = nullptr;
     std::vector<Tensor> inputs;
     if (grpc::Status s = Resolve(run, &seg, &inputs); !s.ok()) return s;

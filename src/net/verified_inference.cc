@@ -26,7 +26,9 @@ using registry::PublicKey;
 
 std::string Short(const PublicKey& key) { return registry::NodeIdOf(key).substr(0, 12); }
 
-bool Contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+bool Contains(const std::vector<int>& v, int x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
 
 // The per-layer digest RunTrace records (executor.cc): SHA-256 of the output's TensorDigest.
 Digest LayerDigest(const Tensor& t) { return Sha256(TensorDigest(t)); }
@@ -154,7 +156,8 @@ struct VerifiedRunner::Impl {
     int task = 0;
     for (const PublicKey& key : trial) {
       const std::string address = AddressOf(key);
-      while (book->Find(key) != nullptr && book->Find(key)->standing == consensus::Standing::kTrial) {
+      while (book->Find(key) != nullptr &&
+             book->Find(key)->standing == consensus::Standing::kTrial) {
         std::vector<Tensor> inputs;
         for (const Tensor& t : like) {
           Tensor r(t.dtype(), t.shape());
@@ -178,7 +181,8 @@ struct VerifiedRunner::Impl {
           int64_t budget = options.client.max_message_bytes;
           for (int i = 0; i < reply.outputs_size() && matched; ++i) {
             auto t = DecodeTensor(reply.outputs(i), &budget, "trial output");
-            matched = t.ok() && TensorDigest(*t) == TensorDigest((*expected)[static_cast<size_t>(i)]);
+            matched =
+                t.ok() && TensorDigest(*t) == TensorDigest((*expected)[static_cast<size_t>(i)]);
           }
         }
         (void)book->RecordTrial(key, matched);
@@ -207,8 +211,8 @@ struct VerifiedRunner::Impl {
                              " layer digests for a segment of " + std::to_string(g.nodes.size()) +
                              " layers");
     if (m.outputs.size() != g.outputs.size())
-      return Status::Corrupt("revealed " + std::to_string(m.outputs.size()) + " outputs, the segment has " +
-                             std::to_string(g.outputs.size()));
+      return Status::Corrupt("revealed " + std::to_string(m.outputs.size()) +
+                             " outputs, the segment has " + std::to_string(g.outputs.size()));
     for (size_t o = 0; o < g.outputs.size(); ++o)
       for (size_t n = g.nodes.size(); n-- > 0;)
         if (g.nodes[n].outputs[0] == g.outputs[o]) {
@@ -335,10 +339,9 @@ struct VerifiedRunner::Impl {
           attempt == 0 ? options.audit_per_million : consensus::kAuditProbabilityScale;
       const size_t need = params.audit_per_million > 0 ? 2 : 1;
       if (params.eligible.size() < need)
-        return Status::Unavailable("segment " + std::to_string(s) + ": " +
-                                   std::to_string(params.eligible.size()) +
-                                   " eligible active node(s), audit mode needs " +
-                                   std::to_string(need) + tail);
+        return Status::Unavailable(
+            "segment " + std::to_string(s) + ": " + std::to_string(params.eligible.size()) +
+            " eligible active node(s), audit mode needs " + std::to_string(need) + tail);
     }
     VEIL_RETURN_IF_ERROR(consensus::ValidateRoundParams(params));
     return params;
@@ -400,14 +403,14 @@ Result<std::unique_ptr<VerifiedRunner>> VerifiedRunner::Create(const Graph& grap
   if (impl.count < 3)
     return Status::InvalidArgument(
         "verified inference keeps the first and last segments local and needs at least 3; the "
-        "model has " + std::to_string(impl.count));
+        "model has " +
+        std::to_string(impl.count));
   impl.model_digest = ModelDigest(graph);
   if (impl.options.public_seed == Digest{})
-    impl.options.public_seed = EpochPublicSeed(
-        impl.model_digest,
-        std::chrono::duration_cast<std::chrono::seconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    impl.options.public_seed =
+        EpochPublicSeed(impl.model_digest, std::chrono::duration_cast<std::chrono::seconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
   for (int s = 0; s < impl.count; ++s) impl.segment_digests.push_back(SegmentDigest(graph, s));
   for (int s = 1; s <= impl.count - 2; ++s) {
     for (int v : graph.SegmentInputs(impl.segments[static_cast<size_t>(s)]))
@@ -579,7 +582,8 @@ Result<std::vector<Tensor>> VerifiedRunner::Impl::RunRemoteSegment(
         (void)book->RecordVerdict(k, faulty.count(k) != 0);
       const MemberReply* winner = nullptr;
       for (const MemberReply& m : members)
-        if (m.revealed && std::count(outcome.quorum_members.begin(), outcome.quorum_members.end(), m.key) &&
+        if (m.revealed &&
+            std::count(outcome.quorum_members.begin(), outcome.quorum_members.end(), m.key) &&
             m.reveal.output_digest == outcome.output_digest) {
           winner = &m;
           break;
@@ -619,7 +623,8 @@ Result<std::vector<Tensor>> VerifiedRunner::Impl::RunRemoteSegment(
                    std::to_string(check->comparisons) + " comparisons; referee: " + Short(a->key) +
                    (check->a_matches ? " right" : " wrong") + ", " + Short(b->key) +
                    (check->b_matches ? " right" : " wrong");
-        for (const auto& [key, ok] : {std::pair{a->key, check->a_matches}, std::pair{b->key, check->b_matches}}) {
+        for (const auto& [key, ok] :
+             {std::pair{a->key, check->a_matches}, std::pair{b->key, check->b_matches}}) {
           if (ok) continue;
           MemberFault f{key, "layer " + std::to_string(check->layer) +
                                  " differs from the referee's recomputation"};

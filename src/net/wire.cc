@@ -194,8 +194,8 @@ Result<consensus::RoundParams> DecodeRoundParams(const v1::RoundParams& wire) {
   if (!DigestFromBytes(wire.segment_digest(), &p.segment_digest))
     return Status::InvalidArgument("round.segment_digest must be 32 bytes");
   if (wire.eligible_size() > static_cast<int>(consensus::kMaxEligibleNodes))
-    return Status::InvalidArgument("round has more than " +
-                                   std::to_string(consensus::kMaxEligibleNodes) + " eligible nodes");
+    return Status::InvalidArgument(
+        "round has more than " + std::to_string(consensus::kMaxEligibleNodes) + " eligible nodes");
   if (wire.mode() != static_cast<uint32_t>(consensus::Mode::kConsensus) &&
       wire.mode() != static_cast<uint32_t>(consensus::Mode::kAudit))
     return Status::InvalidArgument("round.mode " + std::to_string(wire.mode()) + " is unknown");

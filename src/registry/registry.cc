@@ -275,13 +275,15 @@ Result<ModelRecord> Registry::GetModel(const std::string& name) {
 
 Status Registry::PutState(const Identity& writer, const std::string& name,
                           const std::string& payload) {
-  if (!IsValidModelName(name)) return Status::InvalidArgument("invalid state name \"" + name + "\"");
+  if (!IsValidModelName(name))
+    return Status::InvalidArgument("invalid state name \"" + name + "\"");
   VEIL_ASSIGN_OR_RETURN(std::string record, SignStateRecord(writer, payload));
   return kv_->Put(kStatePrefix + name + "/" + writer.node_id(), record, 0);
 }
 
 Result<std::string> Registry::GetState(const PublicKey& writer, const std::string& name) {
-  if (!IsValidModelName(name)) return Status::InvalidArgument("invalid state name \"" + name + "\"");
+  if (!IsValidModelName(name))
+    return Status::InvalidArgument("invalid state name \"" + name + "\"");
   const std::string key = kStatePrefix + name + "/" + NodeIdOf(writer);
   VEIL_ASSIGN_OR_RETURN(std::optional<std::string> value, GetExact(*kv_, key));
   if (!value) return Status::NotFound("no state " + name + " for this key");

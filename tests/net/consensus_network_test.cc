@@ -96,7 +96,9 @@ class Network {
     return options;
   }
 
-  const registry::PublicKey& key(int i) const { return nodes_[static_cast<size_t>(i)].identity->public_key(); }
+  const registry::PublicKey& key(int i) const {
+    return nodes_[static_cast<size_t>(i)].identity->public_key();
+  }
   NodeServer& server(int i) { return *nodes_[static_cast<size_t>(i)].server; }
   bool IsNode(const registry::PublicKey& k) const {
     for (const auto& n : nodes_)
@@ -178,13 +180,14 @@ TEST(ConsensusNetworkTest, HonestRequestsAreAcceptedAndNeverBlameHonestNodes) {
     ASSERT_TRUE(SameOutputs(result->outputs, *expected)) << "request " << r;
     ASSERT_EQ(result->segments.size(), 1u);
     const SegmentVerdict& v = result->segments[0];
-    ASSERT_TRUE(v.faults.empty()) << "request " << r << ": honest node blamed: " << v.faults[0].reason;
+    ASSERT_TRUE(v.faults.empty()) << "request " << r
+                                  << ": honest node blamed: " << v.faults[0].reason;
     ASSERT_EQ(v.committee.size(), 3u);
     ASSERT_EQ(v.rounds, 1);
     for (const auto& k : v.committee) served.insert(k);
     if (r % 250 == 0) {  // the receipt verifies offline against the registered keys
-      auto report = consensus::VerifyReceipt(result->receipt_bytes,
-                                             [&](const registry::PublicKey& k) { return net.IsNode(k); });
+      auto report = consensus::VerifyReceipt(
+          result->receipt_bytes, [&](const registry::PublicKey& k) { return net.IsNode(k); });
       ASSERT_TRUE(report.ok()) << report.status().ToString();
       EXPECT_EQ(report->receipt.request_id, result->request_id);
       EXPECT_EQ(report->receipt.model_digest, ModelDigest(graph));
@@ -279,8 +282,8 @@ TEST_P(FaultDetectionTest, FaultyMemberIsCaughtAndOutputIsCorrect) {
         EXPECT_TRUE(named);
       }
     }
-    auto report = consensus::VerifyReceipt(result->receipt_bytes,
-                                           [&](const registry::PublicKey& k) { return net.IsNode(k); });
+    auto report = consensus::VerifyReceipt(
+        result->receipt_bytes, [&](const registry::PublicKey& k) { return net.IsNode(k); });
     EXPECT_TRUE(report.ok()) << report.status().ToString();
   }
   const auto* entry = book->Find(net.key(faulty));
@@ -411,8 +414,8 @@ TEST(ConsensusNetworkTest, AuditModeRechecksAndCatches) {
     bool faulty_served = false;
     for (const auto& k : v.committee) faulty_served |= k == net.key(faulty);
     EXPECT_FALSE(faulty_served);  // an accepted committee never contains the bit flipper
-    auto report = consensus::VerifyReceipt(result->receipt_bytes,
-                                           [&](const registry::PublicKey& k) { return net.IsNode(k); });
+    auto report = consensus::VerifyReceipt(
+        result->receipt_bytes, [&](const registry::PublicKey& k) { return net.IsNode(k); });
     EXPECT_TRUE(report.ok()) << report.status().ToString();
   }
 }

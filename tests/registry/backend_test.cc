@@ -629,13 +629,15 @@ TEST_P(RegistryBackendTest, StateRecordsAreBoundToTheirWriter) {
   auto forged = SignStateRecord(*other, "forged book");
   ASSERT_TRUE(forged.ok());
   ASSERT_TRUE(kv->Put(key, *forged, 0).ok());
-  EXPECT_EQ(reg->GetState(client->public_key(), "reputation").status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(reg->GetState(client->public_key(), "reputation").status().code(),
+            StatusCode::kCorrupt);
   auto genuine = SignStateRecord(*client, "book v3");
   ASSERT_TRUE(genuine.ok());
   std::string tampered = *genuine;
   tampered[tampered.size() / 2] ^= 1;
   ASSERT_TRUE(kv->Put(key, tampered, 0).ok());
-  EXPECT_EQ(reg->GetState(client->public_key(), "reputation").status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(reg->GetState(client->public_key(), "reputation").status().code(),
+            StatusCode::kCorrupt);
 }
 
 // Two owners racing for the same new names: exactly one wins each name, the loser is told,

@@ -46,14 +46,14 @@ Digest EpochPublicSeed(const Digest& model_digest, int64_t unix_seconds);
 
 struct VerifiedOptions {
   consensus::Mode mode = consensus::Mode::kConsensus;
-  uint32_t committee_size = 3;         // r (consensus mode)
-  uint32_t quorum = 0;                 // q; 0 = strict majority of r
-  uint32_t audit_per_million = 100000; // audit mode: probability of the second run, per 1e6
-  int max_escalations = 1;             // retries of a segment without quorum
-  uint32_t escalation_growth = 2;      // members added per escalation (consensus mode)
-  int64_t commit_deadline_ms = 10000;  // the commit phase closes after this
+  uint32_t committee_size = 3;          // r (consensus mode)
+  uint32_t quorum = 0;                  // q; 0 = strict majority of r
+  uint32_t audit_per_million = 100000;  // audit mode: probability of the second run, per 1e6
+  int max_escalations = 1;              // retries of a segment without quorum
+  uint32_t escalation_growth = 2;       // members added per escalation (consensus mode)
+  int64_t commit_deadline_ms = 10000;   // the commit phase closes after this
   int64_t reveal_deadline_ms = 10000;
-  Digest public_seed{};                // all zero: EpochPublicSeed(model, now)
+  Digest public_seed{};  // all zero: EpochPublicSeed(model, now)
   consensus::ReputationPolicy reputation;
   NodeClientOptions client;
   SessionOptions session;  // for the client's own segments, trial tasks and the referee
@@ -79,12 +79,12 @@ struct RefereeCheck {
 
 struct SegmentVerdict {
   int segment_index = 0;
-  int rounds = 0;  // 1 + escalations used
-  std::vector<registry::PublicKey> committee;       // of the accepted round
-  bool audited = false;                             // audit mode: a second member re-ran it
-  std::vector<consensus::MemberFault> faults;       // every member found faulty, all rounds
-  std::vector<RefereeCheck> referee_checks;         // one per round without quorum
-  std::vector<registry::PublicKey> trial_passed;    // nodes that left trial here
+  int rounds = 0;                                 // 1 + escalations used
+  std::vector<registry::PublicKey> committee;     // of the accepted round
+  bool audited = false;                           // audit mode: a second member re-ran it
+  std::vector<consensus::MemberFault> faults;     // every member found faulty, all rounds
+  std::vector<RefereeCheck> referee_checks;       // one per round without quorum
+  std::vector<registry::PublicKey> trial_passed;  // nodes that left trial here
   // Wall time of the accepted round's phases (ms): committee selection (the selector's
   // proof and its check), commit (members run the segment), reveal, and the client's
   // checks and receipt segment.
