@@ -71,6 +71,14 @@ struct Session::Impl {
 
   const Graph& graph() const { return executor->graph(); }
 
+  Status CheckLayer(int layer) const {
+    if (layer < 0 || static_cast<size_t>(layer) >= graph().nodes.size())
+      return Status::InvalidArgument("layer " + std::to_string(layer) +
+                                     " does not exist (the graph has " +
+                                     std::to_string(graph().nodes.size()) + ")");
+    return Status::Ok();
+  }
+
   Status CheckInputs(std::span<const int> ids, const std::vector<Tensor>& inputs,
                      const char* what) const {
     if (inputs.size() != ids.size())
@@ -150,10 +158,7 @@ Result<std::vector<Tensor>> Session::RunSegment(int segment_index,
 Result<std::vector<Tensor>> Session::LayerInputs(const std::vector<Tensor>& inputs, int layer) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   const Graph& g = impl_->graph();
-  if (layer < 0 || static_cast<size_t>(layer) >= g.nodes.size())
-    return Status::InvalidArgument("layer " + std::to_string(layer) +
-                                   " does not exist (the graph has " +
-                                   std::to_string(g.nodes.size()) + ")");
+  VEIL_RETURN_IF_ERROR(impl_->CheckLayer(layer));
   VEIL_RETURN_IF_ERROR(impl_->CheckInputs(g.inputs, inputs, "input"));
   return impl_->executor->Execute(0, layer, g.inputs, inputs,
                                   g.nodes[static_cast<size_t>(layer)].inputs, nullptr, nullptr);
@@ -163,10 +168,7 @@ Result<Tensor> Session::RunLayer(int layer, const std::vector<Tensor>& layer_inp
                                  RunTrace* trace) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   const Graph& g = impl_->graph();
-  if (layer < 0 || static_cast<size_t>(layer) >= g.nodes.size())
-    return Status::InvalidArgument("layer " + std::to_string(layer) +
-                                   " does not exist (the graph has " +
-                                   std::to_string(g.nodes.size()) + ")");
+  VEIL_RETURN_IF_ERROR(impl_->CheckLayer(layer));
   const Node& node = g.nodes[static_cast<size_t>(layer)];
   VEIL_RETURN_IF_ERROR(impl_->CheckInputs(node.inputs, layer_inputs, "layer input"));
   VEIL_ASSIGN_OR_RETURN(std::vector<Tensor> out,

@@ -16,6 +16,7 @@
 #include "veil/consensus/committee.h"
 #include "veil/consensus/dispute.h"
 #include "veil/model_file.h"
+#include "veil/net/grpc_status.h"
 #include "veil/v1/node.grpc.pb.h"
 #include "wire.h"
 
@@ -63,27 +64,8 @@ void FillSpec(const Graph& g, int value_id, v1::TensorSpec* spec) {
   for (int64_t d : v.shape) spec->add_dims(d);
 }
 
-grpc::Status Invalid(const std::string& m) { return {grpc::StatusCode::INVALID_ARGUMENT, m}; }
-
-grpc::Status ToGrpc(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kOk:
-      return grpc::Status::OK;
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kCorrupt:
-      return Invalid(s.message());
-    case StatusCode::kNotFound:
-      return {grpc::StatusCode::NOT_FOUND, s.message()};
-    case StatusCode::kUnsupported:
-      return {grpc::StatusCode::UNIMPLEMENTED, s.message()};
-    case StatusCode::kFailedPrecondition:
-      return {grpc::StatusCode::FAILED_PRECONDITION, s.message()};
-    case StatusCode::kUnavailable:
-      return {grpc::StatusCode::UNAVAILABLE, s.message()};
-    default:
-      return {grpc::StatusCode::INTERNAL, s.message()};
-  }
-}
+grpc::Status Invalid(const std::string& m) { return InvalidRequest(m); }
+grpc::Status ToGrpc(const Status& s) { return ToGrpcStatus(s); }
 
 // Checks the decoded inputs against the segment graph's inputs: count, dtype, rank,
 // per-sample dims (a dynamic dim takes any size >= 1) and a common batch dimension.

@@ -13,6 +13,7 @@
 #include "veil/digest.h"
 #include "veil/he/serialize.h"
 #include "veil/model_file.h"
+#include "veil/net/grpc_status.h"
 #include "veil/v1/she.grpc.pb.h"
 
 namespace veil::she {
@@ -23,25 +24,8 @@ using KeyId = std::array<uint8_t, 32>;
 
 constexpr int kMaxInputs = 64;
 
-grpc::Status Invalid(const std::string& m) { return {grpc::StatusCode::INVALID_ARGUMENT, m}; }
-
-grpc::Status ToGrpc(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kOk:
-      return grpc::Status::OK;
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kCorrupt:
-      return Invalid(s.message());
-    case StatusCode::kNotFound:
-      return {grpc::StatusCode::NOT_FOUND, s.message()};
-    case StatusCode::kUnsupported:
-      return {grpc::StatusCode::UNIMPLEMENTED, s.message()};
-    case StatusCode::kFailedPrecondition:
-      return {grpc::StatusCode::FAILED_PRECONDITION, s.message()};
-    default:
-      return {grpc::StatusCode::INTERNAL, s.message()};
-  }
-}
+grpc::Status Invalid(const std::string& m) { return net::InvalidRequest(m); }
+grpc::Status ToGrpc(const Status& s) { return net::ToGrpcStatus(s); }
 
 bool ValidId(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;
