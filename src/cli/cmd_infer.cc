@@ -199,9 +199,12 @@ int RunInfer(const InferArgs& args) {
     std::cout << j.dump() << "\n";
     return 0;
   }
-  for (const auto& s : stages)
-    std::cout << "  segment " << s.segment_index << ": " << s.served_by << " ("
-              << s.trace_digests.size() << " trace digests)\n";
+  for (const auto& s : stages) {
+    std::cout << "  segment " << s.segment_index << ": " << s.served_by;
+    // Split mode returns each stage's per-layer digests; verified modes keep them in rounds.
+    if (!s.trace_digests.empty()) std::cout << " (" << s.trace_digests.size() << " trace digests)";
+    std::cout << "\n";
+  }
   if (classifier) {
     for (size_t i = 0; i < predictions.size() && i < 20; ++i) {
       std::cout << "  #" << i << "  " << ClassName(*graph, predictions[i]);
