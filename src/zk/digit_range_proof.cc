@@ -99,30 +99,10 @@ void AbsorbStatement(Transcript* t, const Layout& l, std::span<const DigitRangeT
   }
 }
 
-std::vector<Scalar> Challenges(Transcript* t, const char* label, size_t n) {
-  std::vector<Scalar> r(n);
-  for (Scalar& x : r) x = t->ChallengeScalar(label);
-  return r;
-}
-
-Scalar EqAt(std::span<const Scalar> a, std::span<const Scalar> b) {
-  Scalar e = Scalar::One();
-  for (size_t i = 0; i < a.size(); ++i)
-    e *= a[i] * b[i] + (Scalar::One() - a[i]) * (Scalar::One() - b[i]);
-  return e;
-}
-
-Scalar PrefixMass(std::span<const Scalar> r, size_t count) {
-  const std::vector<Scalar> eq = EqTable(r);
-  Scalar s;
-  for (size_t i = 0; i < count; ++i) s += eq[i];
-  return s;
-}
-
 // Σ_x eq(τ, x)·sel(x): the real digits are slot < S, t < T, n < N.
 Scalar SelectorMass(const Layout& l, std::span<const Scalar> tau) {
-  return PrefixMass(tau.first(l.sv), l.slots) * PrefixMass(tau.subspan(l.sv, l.tv), l.rows) *
-         PrefixMass(tau.subspan(l.sv + l.tv), l.cols);
+  return PrefixEqSum(tau.first(l.sv), l.slots) * PrefixEqSum(tau.subspan(l.sv, l.tv), l.rows) *
+         PrefixEqSum(tau.subspan(l.sv + l.tv), l.cols);
 }
 
 // c_v = 1/(α + v), v < 2^16.
@@ -224,7 +204,7 @@ Result<DigitRangeProof> ProveDigitRange(const CommitmentKey& key, size_t rows, s
   // Zero-check: h·(α + G) = sel.
   const uint32_t vars = l.vars();
   const size_t pc = size_t{1} << l.nv;
-  const std::vector<Scalar> tau = Challenges(transcript, "digit-range/tau", vars);
+  const std::vector<Scalar> tau = transcript->ChallengeScalars("digit-range/tau", vars);
   std::vector<Scalar> hp(size_t{1} << vars), vp(size_t{1} << vars, alpha);
   for (size_t row = 0; row < drows; ++row)
     for (size_t n = 0; n < N; ++n) {
@@ -273,7 +253,7 @@ Result<DigitRangeProof> ProveDigitRange(const CommitmentKey& key, size_t rows, s
                                     mo.evaluation.blind * c_at, transcript);
 
   // Recomposition of every matrix from its digits.
-  const std::vector<Scalar> rho = Challenges(transcript, "digit-range/rho", l.tv + l.nv);
+  const std::vector<Scalar> rho = transcript->ChallengeScalars("digit-range/rho", l.tv + l.nv);
   const std::vector<Scalar> right = EqTable(std::span<const Scalar>(rho).subspan(l.tv));
   for (size_t i = 0; i < targets.size(); ++i) {
     VEIL_ASSIGN_OR_RETURN(
@@ -308,7 +288,7 @@ Status VerifyDigitRange(const CommitmentKey& key, size_t rows, size_t cols,
   const Scalar alpha = transcript->ChallengeScalar("digit-range/alpha");
   transcript->AppendPoints("digit-range/inverses", proof.inverses.rows);
   const uint32_t vars = l.vars();
-  const std::vector<Scalar> tau = Challenges(transcript, "digit-range/tau", vars);
+  const std::vector<Scalar> tau = transcript->ChallengeScalars("digit-range/tau", vars);
   const Scalar sel = SelectorMass(l, tau);
   auto sc = VerifyZkSumcheck(key, proof.zero_check, key.g().MulVartime(sel), static_cast<int>(vars),
                              3, transcript);
@@ -348,7 +328,7 @@ Status VerifyDigitRange(const CommitmentKey& key, size_t rows, size_t cols,
       VerifyEquality(key, ts->final_claim, proof.multiplicity_opening.evaluation.MulVartime(*c_at),
                      proof.table_final, transcript),
       "the LogUp sums"));
-  const std::vector<Scalar> rho = Challenges(transcript, "digit-range/rho", l.tv + l.nv);
+  const std::vector<Scalar> rho = transcript->ChallengeScalars("digit-range/rho", l.tv + l.nv);
   const std::vector<Scalar> right = EqTable(std::span<const Scalar>(rho).subspan(l.tv));
   for (size_t i = 0; i < targets.size(); ++i) {
     VEIL_RETURN_IF_ERROR(step(HyraxVerifyEvaluation(key, *targets[i].commitment, rho,

@@ -29,20 +29,6 @@ void AbsorbStatement(Transcript* t, const LinearStatement& s) {
   }
 }
 
-std::vector<Scalar> Challenges(Transcript* t, const char* label, uint32_t n) {
-  std::vector<Scalar> r(n);
-  for (Scalar& x : r) x = t->ChallengeScalar(label);
-  return r;
-}
-
-// Σ_{i < count} eq(r, i): the weight of the real (unpadded) rows.
-Scalar PrefixEqSum(std::span<const Scalar> r, size_t count) {
-  const std::vector<Scalar> eq = EqTable(r);
-  Scalar s;
-  for (size_t i = 0; i < count; ++i) s += eq[i];
-  return s;
-}
-
 std::vector<Scalar> Concat(std::span<const Scalar> a, std::span<const Scalar> b) {
   std::vector<Scalar> out(a.begin(), a.end());
   out.insert(out.end(), b.begin(), b.end());
@@ -108,8 +94,8 @@ Result<LinearProof> ProveLinear(const CommitmentKey& key, const LinearStatement&
   const HyraxWitness acc = MakeWitnessInt32(w.accumulator, T, N, w.accumulator_blinds);
 
   AbsorbStatement(transcript, s);
-  const std::vector<Scalar> r_t = Challenges(transcript, "linear/r_t", s.input.row_vars);
-  const std::vector<Scalar> r_n = Challenges(transcript, "linear/r_n", s.weight.row_vars);
+  const std::vector<Scalar> r_t = transcript->ChallengeScalars("linear/r_t", s.input.row_vars);
+  const std::vector<Scalar> r_n = transcript->ChallengeScalars("linear/r_n", s.weight.row_vars);
 
   LinearProof proof;
   VEIL_ASSIGN_OR_RETURN(HyraxOpening a_open, HyraxProveEvaluation(key, s.accumulator, acc,
@@ -149,8 +135,8 @@ Status VerifyLinear(const CommitmentKey& key, const LinearStatement& s, const Li
   BatchVerifier local;
   BatchVerifier* b = batch != nullptr ? batch : &local;
   AbsorbStatement(transcript, s);
-  const std::vector<Scalar> r_t = Challenges(transcript, "linear/r_t", s.input.row_vars);
-  const std::vector<Scalar> r_n = Challenges(transcript, "linear/r_n", s.weight.row_vars);
+  const std::vector<Scalar> r_t = transcript->ChallengeScalars("linear/r_t", s.input.row_vars);
+  const std::vector<Scalar> r_n = transcript->ChallengeScalars("linear/r_n", s.weight.row_vars);
   auto fail = [](const Status& st, const char* step) {
     return st.WithContext(std::string("linear proof rejected at ") + step);
   };

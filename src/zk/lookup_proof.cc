@@ -27,27 +27,6 @@ void AbsorbStatement(Transcript* t, const LookupStatement& s) {
   t->AppendPoints("lookup/output", s.output.rows);
 }
 
-std::vector<Scalar> Challenges(Transcript* t, const char* label, size_t n) {
-  std::vector<Scalar> r(n);
-  for (Scalar& x : r) x = t->ChallengeScalar(label);
-  return r;
-}
-
-Scalar EqAt(std::span<const Scalar> a, std::span<const Scalar> b) {
-  Scalar e = Scalar::One();
-  for (size_t i = 0; i < a.size(); ++i)
-    e *= a[i] * b[i] + (Scalar::One() - a[i]) * (Scalar::One() - b[i]);
-  return e;
-}
-
-// Σ_{i<count} eq(r, i): the mass of the first `count` hypercube points.
-Scalar PrefixMass(std::span<const Scalar> r, size_t count) {
-  const std::vector<Scalar> eq = EqTable(r);
-  Scalar s;
-  for (size_t i = 0; i < count; ++i) s += eq[i];
-  return s;
-}
-
 // c_j = 1/(α + (j − 128) + β·table[j]). Zero denominators (probability 256/l over α) are
 // refused by both sides rather than inverted.
 Result<std::vector<Scalar>> TableInverses(const LookupStatement& s, const Scalar& alpha,
@@ -133,7 +112,7 @@ Result<LookupProof> ProveLookup(const CommitmentKey& key, const LookupStatement&
   // Zero-check: Σ_x eq(τ,x)·h(x)·(α + X(x) + β·Y(x)) = Σ_x eq(τ,x)·sel(x).
   const uint32_t tv = hw.row_vars, nv = hw.col_vars;
   const size_t pc = size_t{1} << nv, size = size_t{1} << (tv + nv);
-  const std::vector<Scalar> tau = Challenges(transcript, "lookup/tau", tv + nv);
+  const std::vector<Scalar> tau = transcript->ChallengeScalars("lookup/tau", tv + nv);
   std::vector<Scalar> hp(size), vp(size, alpha);
   for (size_t t = 0; t < T; ++t)
     for (size_t n = 0; n < N; ++n) {
@@ -143,7 +122,7 @@ Result<LookupProof> ProveLookup(const CommitmentKey& key, const LookupStatement&
           alpha + Scalar::FromInt64(w.input[e]) + beta * Scalar::FromInt64(w.output[e]);
     }
   const Scalar claim =
-      PrefixMass(std::span(tau).first(tv), T) * PrefixMass(std::span(tau).subspan(tv), N);
+      PrefixEqSum(std::span(tau).first(tv), T) * PrefixEqSum(std::span(tau).subspan(tv), N);
   const CommittedValue claim_c{claim, Scalar::Zero(), key.g().MulVartime(claim)};
   VEIL_ASSIGN_OR_RETURN(
       ZkSumcheckProverOutput sc,
@@ -204,9 +183,9 @@ Status VerifyLookup(const CommitmentKey& key, const LookupStatement& s, const Lo
   const Scalar beta = transcript->ChallengeScalar("lookup/beta");
   transcript->AppendPoints("lookup/inverses", proof.inverses.rows);
   const uint32_t tv = s.output.row_vars, nv = s.output.col_vars;
-  const std::vector<Scalar> tau = Challenges(transcript, "lookup/tau", tv + nv);
-  const Scalar claim =
-      PrefixMass(std::span(tau).first(tv), s.rows) * PrefixMass(std::span(tau).subspan(tv), s.cols);
+  const std::vector<Scalar> tau = transcript->ChallengeScalars("lookup/tau", tv + nv);
+  const Scalar claim = PrefixEqSum(std::span(tau).first(tv), s.rows) *
+                       PrefixEqSum(std::span(tau).subspan(tv), s.cols);
   auto sc = VerifyZkSumcheck(key, proof.sumcheck, key.g().MulVartime(claim),
                              static_cast<int>(tv + nv), 3, transcript);
   if (!sc.ok()) return step(sc.status(), "the zero-check sumcheck");

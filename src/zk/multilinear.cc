@@ -10,6 +10,20 @@ int CeilLog2(uint64_t size) {
   return n;
 }
 
+Scalar EqAt(std::span<const Scalar> a, std::span<const Scalar> b) {
+  Scalar e = Scalar::One();
+  for (size_t i = 0; i < a.size(); ++i)
+    e *= a[i] * b[i] + (Scalar::One() - a[i]) * (Scalar::One() - b[i]);
+  return e;
+}
+
+Scalar PrefixEqSum(std::span<const Scalar> r, size_t count) {
+  const std::vector<Scalar> eq = EqTable(r);
+  Scalar s;
+  for (size_t i = 0; i < count; ++i) s += eq[i];
+  return s;
+}
+
 std::vector<Scalar> EqTable(std::span<const Scalar> r) {
   // Built variable by variable: after step i the table holds eq over the first i+1
   // variables, each entry splitting into (1 - r_i)·e (bit 0) and r_i·e (bit 1). Splitting in

@@ -36,19 +36,6 @@ void AbsorbStatement(Transcript* t, const HyraxCommitment& c, uint32_t bits) {
   t->AppendPoints("range/values", c.rows);
 }
 
-std::vector<Scalar> Challenges(Transcript* t, const char* label, size_t n) {
-  std::vector<Scalar> r(n);
-  for (Scalar& x : r) x = t->ChallengeScalar(label);
-  return r;
-}
-
-Scalar EqAt(std::span<const Scalar> a, std::span<const Scalar> b) {
-  Scalar e = Scalar::One();
-  for (size_t i = 0; i < a.size(); ++i)
-    e *= a[i] * b[i] + (Scalar::One() - a[i]) * (Scalar::One() - b[i]);
-  return e;
-}
-
 // (2^j)_{j < bits} ⊗ eq(ρ_rows), padded to 2^(bit_vars + row_vars).
 std::vector<Scalar> RecompositionLeft(const Layout& l, uint32_t bits,
                                       std::span<const Scalar> rho_rows) {
@@ -92,7 +79,7 @@ Result<RangeProof> ProveRange(const CommitmentKey& key, const HyraxCommitment& c
 
   // Booleanity.
   const uint32_t total_vars = l.bit_vars + l.row_vars + l.col_vars;
-  const std::vector<Scalar> tau = Challenges(transcript, "range/tau", total_vars);
+  const std::vector<Scalar> tau = transcript->ChallengeScalars("range/tau", total_vars);
   std::vector<Scalar> b_full(size_t{1} << total_vars),
       one_minus(size_t{1} << total_vars, Scalar::One());
   for (size_t r = 0; r < l.rows; ++r)
@@ -122,7 +109,8 @@ Result<RangeProof> ProveRange(const CommitmentKey& key, const HyraxCommitment& c
                                          z.commitment.MulVartime(e), e * z.blind, transcript);
 
   // Recomposition.
-  const std::vector<Scalar> rho = Challenges(transcript, "range/rho", l.row_vars + l.col_vars);
+  const std::vector<Scalar> rho =
+      transcript->ChallengeScalars("range/rho", l.row_vars + l.col_vars);
   VEIL_ASSIGN_OR_RETURN(HyraxOpening v_open,
                         HyraxProveEvaluation(key, commitment, witness, rho, transcript));
   const std::vector<Scalar> left =
@@ -149,7 +137,7 @@ Status VerifyRange(const CommitmentKey& key, const HyraxCommitment& commitment, 
   AbsorbStatement(transcript, commitment, bits);
   transcript->AppendPoints("range/bits", proof.bits.rows);
   const uint32_t total_vars = l.bit_vars + l.row_vars + l.col_vars;
-  const std::vector<Scalar> tau = Challenges(transcript, "range/tau", total_vars);
+  const std::vector<Scalar> tau = transcript->ChallengeScalars("range/tau", total_vars);
   auto sc =
       VerifyZkSumcheck(key, proof.booleanity, Point(), static_cast<int>(total_vars), 3, transcript);
   if (!sc.ok()) return sc.status().WithContext("range proof: booleanity sumcheck");
@@ -163,7 +151,8 @@ Status VerifyRange(const CommitmentKey& key, const HyraxCommitment& commitment, 
   s = VerifyEquality(key, sc->final_claim, proof.bit_product.MulVartime(e), proof.booleanity_final,
                      transcript);
   if (!s.ok()) return s.WithContext("range proof: booleanity");
-  const std::vector<Scalar> rho = Challenges(transcript, "range/rho", l.row_vars + l.col_vars);
+  const std::vector<Scalar> rho =
+      transcript->ChallengeScalars("range/rho", l.row_vars + l.col_vars);
   s = HyraxVerifyEvaluation(key, commitment, rho, proof.value_opening, transcript, b);
   if (!s.ok()) return s.WithContext("range proof: value opening");
   const std::vector<Scalar> left =

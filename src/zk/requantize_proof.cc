@@ -40,19 +40,6 @@ void AbsorbStatement(Transcript* t, const RequantizeStatement& s) {
   t->AppendPoints("requantize/output", s.output.rows);
 }
 
-std::vector<Scalar> Challenges(Transcript* t, const char* label, size_t n) {
-  std::vector<Scalar> r(n);
-  for (Scalar& x : r) x = t->ChallengeScalar(label);
-  return r;
-}
-
-Scalar EqAt(std::span<const Scalar> a, std::span<const Scalar> b) {
-  Scalar e = Scalar::One();
-  for (size_t i = 0; i < a.size(); ++i)
-    e *= a[i] * b[i] + (Scalar::One() - a[i]) * (Scalar::One() - b[i]);
-  return e;
-}
-
 int64_t Rounding(int64_t shift) { return shift == 0 ? 0 : int64_t{1} << (shift - 1); }
 
 // Everything both sides derive from the public statement.
@@ -159,7 +146,7 @@ Result<ZeroCheckProof> ProveZeroCheck(const CommitmentKey& key, const Requantize
                                       Transcript* transcript) {
   const uint32_t tv = s.output.row_vars, nv = s.output.col_vars;
   const size_t padded_cols = size_t{1} << nv;
-  const std::vector<Scalar> tau = Challenges(transcript, "requantize/tau", tv + nv);
+  const std::vector<Scalar> tau = transcript->ChallengeScalars("requantize/tau", tv + nv);
   const Scalar sigma = low ? Scalar::One() : -Scalar::One();
   const int32_t c = low ? s.act_min : s.act_max;
   const std::vector<Scalar>& kappa = low ? pub.kappa_low : pub.kappa_high;
@@ -218,7 +205,7 @@ Status VerifyZeroCheck(const CommitmentKey& key, const RequantizeStatement& s, c
                        bool low, const HyraxCommitment& slack_c, const ZeroCheckProof& proof,
                        Transcript* transcript, BatchVerifier* b) {
   const uint32_t tv = s.output.row_vars, nv = s.output.col_vars;
-  const std::vector<Scalar> tau = Challenges(transcript, "requantize/tau", tv + nv);
+  const std::vector<Scalar> tau = transcript->ChallengeScalars("requantize/tau", tv + nv);
   auto sc =
       VerifyZkSumcheck(key, proof.sumcheck, Point(), static_cast<int>(tv + nv), 3, transcript);
   if (!sc.ok()) return sc.status();

@@ -71,4 +71,10 @@ Scalar Transcript::ChallengeScalar(std::string_view label) {
   return Scalar::FromBytesWide(ChallengeBytes(label));
 }
 
+std::vector<Scalar> Transcript::ChallengeScalars(std::string_view label, size_t n) {
+  std::vector<Scalar> r(n);
+  for (Scalar& x : r) x = ChallengeScalar(label);
+  return r;
+}
+
 }  // namespace veil::zk

@@ -24,6 +24,13 @@ int CeilLog2(uint64_t size);
 // indexed as above. Costs 2^n multiplications.
 std::vector<Scalar> EqTable(std::span<const Scalar> r);
 
+// eq(a, b) = prod_i (a_i b_i + (1 - a_i)(1 - b_i)) for two points of equal length.
+Scalar EqAt(std::span<const Scalar> a, std::span<const Scalar> b);
+
+// Σ_{i < count} eq(r, i): the weight of the first `count` hypercube points (the real,
+// unpadded rows). count <= 2^r.size().
+Scalar PrefixEqSum(std::span<const Scalar> r, size_t count);
+
 // The multilinear extension of `evals` (length 2^point.size()) at `point`.
 Result<Scalar> EvaluateMle(std::span<const Scalar> evals, std::span<const Scalar> point);
 

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "veil/zk/ristretto.h"
 #include "veil/zk/scalar.h"
@@ -37,6 +38,8 @@ class Transcript {
 
   std::array<uint8_t, 64> ChallengeBytes(std::string_view label);
   Scalar ChallengeScalar(std::string_view label);
+  // n challenges under the same label, in order (each call advances the transcript).
+  std::vector<Scalar> ChallengeScalars(std::string_view label, size_t n);
 
  private:
   void Record(uint8_t op, std::string_view label, std::span<const uint8_t> data);
