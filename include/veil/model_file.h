@@ -34,6 +34,12 @@ Status SaveModel(const Graph& graph, const std::string& path);
 Result<Graph> ParseModel(std::span<const uint8_t> bytes);
 Result<Graph> LoadModel(const std::string& path);
 
+// Decodes a .veil file image with every structural check (lengths, counts, enums, ids,
+// checksum) but without ValidateGraph. For descriptions whose hidden params are
+// placeholders (zk/model_commitment.h): the caller completes the graph and must run
+// ValidateGraph before anything reads its params.
+Result<Graph> ParseModelStructure(std::span<const uint8_t> bytes);
+
 // SHA-256 naming what the model computes: its values, nodes (with params) and graph
 // inputs/outputs, but not its name, task, metadata or segment boundaries. Defined for
 // graphs that pass the format's structural checks (every loaded graph does).

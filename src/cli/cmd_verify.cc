@@ -1,33 +1,32 @@
-// veil verify MODEL.veil MODEL.commit PROOF... [--opening LAST.opening]
+// veil verify MODEL.commit PROOF... [--opening LAST.opening]
 //
 // Checks one segment proof or a chain (consecutive segments, each input commitment the
 // previous output commitment) against the model commitment and names the first segment
-// that fails. The model file supplies the public parameters (shapes, multipliers, shifts);
-// the weights are checked only through the commitment. With --opening, also checks that the
-// client's output opening opens the chain's final output commitment and prints it.
+// that fails. The commitment file alone suffices: its public description supplies the
+// architecture and public parameters (shapes, multipliers, shifts, tables), and the weights
+// enter only through their commitments. With --opening, also checks that the client's
+// output opening opens the chain's final output commitment and prints it.
 #include <chrono>
 #include <iostream>
 
 #include "commands.h"
-#include "veil/model_file.h"
 #include "veil/zk/segment_proof.h"
 
 namespace veil::cli {
 namespace {
 
 struct VerifyArgs {
-  std::string model, commitment, opening;
+  std::string commitment, opening;
   std::vector<std::string> proofs;
 };
 
 int RunVerify(const VerifyArgs& args) {
-  auto graph = LoadModel(args.model);
-  if (!graph.ok()) return Fail(graph.status());
   auto commitment_bytes = ReadWholeFile(args.commitment);
   if (!commitment_bytes.ok()) return Fail(commitment_bytes.status());
   auto commitment = zk::ParseModelCommitment(*commitment_bytes);
   if (!commitment.ok()) return Fail(commitment.status().WithContext(args.commitment));
-  if (Status s = zk::CheckCommitmentMatchesGraph(*commitment, *graph); !s.ok()) return Fail(s);
+  auto graph = zk::PublicModel(*commitment);
+  if (!graph.ok()) return Fail(graph.status().WithContext(args.commitment));
   std::vector<zk::SegmentProof> proofs;
   for (const std::string& path : args.proofs) {
     auto bytes = ReadWholeFile(path);
@@ -69,8 +68,9 @@ void AddVerifyCommand(CLI::App& app, Action* run) {
   auto args = std::make_shared<VerifyArgs>();
   CLI::App* cmd = app.add_subcommand(
       "verify", "verify segment proofs (one, or a chain) against a model commitment");
-  cmd->add_option("model", args->model, "model .veil file (public parameters)")->required();
-  cmd->add_option("commitment", args->commitment, "model commitment file")->required();
+  cmd->add_option("commitment", args->commitment,
+                  "model commitment file (veil commit; carries the public model description)")
+      ->required();
   cmd->add_option("proofs", args->proofs, "segment proofs, in segment order")->required();
   cmd->add_option("--opening", args->opening,
                   "the last proof's .opening: check it and print the output");

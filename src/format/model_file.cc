@@ -67,6 +67,10 @@ Result<Graph> ParseModel(std::span<const uint8_t> bytes) {
   return graph;
 }
 
+Result<Graph> ParseModelStructure(std::span<const uint8_t> bytes) {
+  return format::DecodeModel(bytes);
+}
+
 Result<Graph> LoadModel(const std::string& path) {
   VEIL_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
                         io::ReadFileBytes(path, format::kMaxModelFileBytes));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string_view>
 
+#include "veil/model_file.h"
 #include "veil/zk/multilinear.h"
 #include "veil/zk/serialize.h"
 
@@ -179,12 +180,82 @@ Digest SegmentCommitmentDigest(const SegmentCommitment& segment) {
   return h.Finish();
 }
 
-Digest ComputeModelCommitmentDigest(std::span<const SegmentCommitment> segments) {
+Digest ComputeModelCommitmentDigest(std::span<const SegmentCommitment> segments,
+                                    std::span<const uint8_t> description) {
   Sha256Hasher h;
-  HashString(&h, "veil/zk/model-commitment/v1");
+  HashString(&h, "veil/zk/model-commitment/v2");
   h.UpdateU64(segments.size());
   for (const SegmentCommitment& s : segments) h.Update(SegmentCommitmentDigest(s));
+  h.Update(Sha256(description));
   return h.Finish();
+}
+
+Result<std::vector<uint8_t>> DescribePublicModel(const Graph& graph) {
+  Graph described;
+  described.name = graph.name;
+  described.task = graph.task;
+  described.metadata = graph.metadata;
+  described.values = graph.values;
+  described.inputs = graph.inputs;
+  described.outputs = graph.outputs;
+  described.segments = graph.segments;
+  described.nodes.reserve(graph.nodes.size());
+  for (const Node& node : graph.nodes) {
+    Node copy;
+    copy.kind = node.kind;
+    copy.name = node.name;
+    copy.inputs = node.inputs;
+    copy.outputs = node.outputs;
+    copy.attrs = node.attrs;
+    for (const Param& p : node.params)
+      copy.params.push_back(IsCommittedParam(node, p) ? Param{p.name, Tensor(p.tensor.dtype(), {1})}
+                                                      : p);
+    described.nodes.push_back(std::move(copy));
+  }
+  return SerializeModel(described);
+}
+
+Result<Graph> PublicModel(const ModelCommitment& commitment) {
+  auto parsed = ParseModelStructure(commitment.description);
+  if (!parsed.ok())
+    return Status::Corrupt("model commitment: public description: " + parsed.status().message());
+  Graph graph = std::move(parsed).value();
+  const std::vector<Segment> segments = graph.EffectiveSegments();
+  if (segments.size() != commitment.segments.size())
+    return Status::Corrupt("model commitment: the public description has " +
+                           std::to_string(segments.size()) + " segments, the commitment " +
+                           std::to_string(commitment.segments.size()));
+  for (size_t s = 0; s < segments.size(); ++s) {
+    const SegmentCommitment& sc = commitment.segments[s];
+    if (segments[s].begin != static_cast<int>(sc.node_begin) ||
+        segments[s].end != static_cast<int>(sc.node_end))
+      return Status::Corrupt("model commitment: segment " + std::to_string(s) +
+                             " of the public description has other nodes");
+    size_t k = 0;
+    for (int n = segments[s].begin; n < segments[s].end; ++n) {
+      Node& node = graph.nodes[static_cast<size_t>(n)];
+      for (Param& p : node.params) {
+        if (!IsCommittedParam(node, p)) continue;
+        if (k >= sc.tensors.size() || sc.tensors[k].node != static_cast<uint32_t>(n) ||
+            sc.tensors[k].param != p.name || sc.tensors[k].dtype != p.tensor.dtype() ||
+            p.tensor.size() != 1)
+          return Status::Corrupt("model commitment: param " + p.name + " of node " +
+                                 std::to_string(n) +
+                                 " in the public description is not a committed placeholder");
+        p.tensor = Tensor(p.tensor.dtype(), sc.tensors[k].shape);
+        ++k;
+      }
+    }
+    if (k != sc.tensors.size())
+      return Status::Corrupt("model commitment: segment " + std::to_string(s) +
+                             " commits tensors the public description lacks");
+  }
+  if (Status valid = ValidateGraph(graph); !valid.ok())
+    return Status::Corrupt("model commitment: public description: " + valid.message());
+  if (Status match = CheckCommitmentMatchesGraph(commitment, graph); !match.ok())
+    return Status::Corrupt("model commitment: public description: " + match.message());
+  graph.SetMetadata("veil.zk.public_description", "1");
+  return graph;
 }
 
 CommitmentKey ModelCommitmentKey(const ModelCommitment& commitment, ThreadPool* pool) {
@@ -241,7 +312,8 @@ Result<ModelCommitment> CommitModel(const Graph& graph, const CommitmentSeed& se
     }
     out.segments.push_back(std::move(seg));
   }
-  out.digest = ComputeModelCommitmentDigest(out.segments);
+  VEIL_ASSIGN_OR_RETURN(out.description, DescribePublicModel(graph));
+  out.digest = ComputeModelCommitmentDigest(out.segments, out.description);
   return out;
 }
 
@@ -251,6 +323,8 @@ std::vector<uint8_t> SerializeModelCommitment(const ModelCommitment& c) {
   WriteU32(&out, c.max_row_length);
   WriteU32(&out, static_cast<uint32_t>(c.segments.size()));
   for (const SegmentCommitment& s : c.segments) WriteSegment(&out, s);
+  WriteU64(&out, c.description.size());
+  WriteBytes(&out, c.description);
   WriteBytes(&out, c.digest);
   return out;
 }
@@ -263,7 +337,8 @@ Result<ModelCommitment> ParseModelCommitment(std::span<const uint8_t> bytes) {
   VEIL_ASSIGN_OR_RETURN(uint32_t version, in.ReadU32());
   if (version != kModelCommitmentVersion)
     return Status::Corrupt("model commitment version " + std::to_string(version) +
-                           " (this veil reads version 1)");
+                           " (this veil reads version " + std::to_string(kModelCommitmentVersion) +
+                           (version == 1 ? "; re-run veil commit" : "") + ")");
   ModelCommitment c;
   VEIL_ASSIGN_OR_RETURN(c.max_row_length, in.ReadU32());
   if (c.max_row_length == 0 || c.max_row_length > kMaxCommittedRowLength ||
@@ -279,10 +354,17 @@ Result<ModelCommitment> ParseModelCommitment(std::span<const uint8_t> bytes) {
       return Status::Corrupt("segments are not contiguous");
     c.segments.push_back(std::move(s));
   }
+  VEIL_ASSIGN_OR_RETURN(uint64_t description_length, in.ReadU64());
+  if (description_length > in.remaining())
+    return Status::Corrupt("model commitment: public description longer than the file");
+  VEIL_ASSIGN_OR_RETURN(auto description, in.ReadBytes(description_length));
+  c.description.assign(description.begin(), description.end());
   VEIL_ASSIGN_OR_RETURN(c.digest, ReadDigest(&in));
   VEIL_RETURN_IF_ERROR(in.ExpectEnd());
-  if (c.digest != ComputeModelCommitmentDigest(c.segments))
+  if (c.digest != ComputeModelCommitmentDigest(c.segments, c.description))
     return Status::Corrupt("model commitment digest does not match its contents");
+  // Reject a description that does not decode or match here, not at first use.
+  VEIL_RETURN_IF_ERROR(PublicModel(c).status());
   return c;
 }
 

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "graph/test_models.h"
+#include "veil/model_file.h"
 #include "zk/zk_test_util.h"
 
 namespace veil::zk {
@@ -115,6 +118,71 @@ TEST(ModelCommitment, FileRoundTripAndStrictDecoding) {
     flipped[pos] ^= 0x01;
     EXPECT_FALSE(ParseModelCommitment(flipped).ok()) << pos;
   }
+}
+
+TEST(ModelCommitment, PublicDescriptionCarriesEverythingButTheWeights) {
+  const Fixture& f = F();
+  const auto pub = PublicModel(f.commitment);
+  ASSERT_TRUE(pub.ok()) << pub.status().ToString();
+  ASSERT_EQ(pub->nodes.size(), f.graph.nodes.size());
+  EXPECT_NE(pub->FindMetadata("veil.zk.public_description"), nullptr);
+  EXPECT_TRUE(CheckCommitmentMatchesGraph(f.commitment, *pub).ok());
+  for (size_t n = 0; n < f.graph.nodes.size(); ++n) {
+    const Node& real = f.graph.nodes[n];
+    const Node& desc = pub->nodes[n];
+    EXPECT_EQ(desc.kind, real.kind);
+    EXPECT_EQ(desc.inputs, real.inputs);
+    EXPECT_EQ(desc.outputs, real.outputs);
+    ASSERT_EQ(desc.params.size(), real.params.size());
+    for (size_t k = 0; k < real.params.size(); ++k) {
+      const Tensor& a = real.params[k].tensor;
+      const Tensor& b = desc.params[k].tensor;
+      ASSERT_EQ(a.shape(), b.shape()) << real.params[k].name;
+      const std::span<const uint8_t> bb{b.raw(), b.byte_size()};
+      if (IsCommittedParam(real, real.params[k])) {
+        EXPECT_TRUE(std::all_of(bb.begin(), bb.end(), [](uint8_t x) { return x == 0; }));
+      } else {
+        EXPECT_TRUE(std::equal(bb.begin(), bb.end(), a.raw())) << real.params[k].name;
+      }
+    }
+  }
+  // The file does not contain the weights: no 16-byte run of any weight row appears in it.
+  const std::vector<uint8_t> file = SerializeModelCommitment(f.commitment);
+  for (const Node& n : f.graph.nodes) {
+    const Tensor* w = n.FindParam("weight");
+    if (w == nullptr || w->size() < 16) continue;
+    const uint8_t* run = w->raw();
+    EXPECT_EQ(std::search(file.begin(), file.end(), run, run + 16), file.end()) << n.name;
+  }
+}
+
+TEST(ModelCommitment, DescriptionIsBoundAndChecked) {
+  const Fixture& f = F();
+  // A description with another public parameter: the digest no longer matches.
+  Graph requant = f.graph;
+  for (Node& n : requant.nodes)
+    for (Param& p : n.params)
+      if (p.name == "multiplier") p.tensor.i32()[0] += 1;
+  ModelCommitment swapped = f.commitment;
+  swapped.description = *DescribePublicModel(requant);
+  EXPECT_EQ(ParseModelCommitment(SerializeModelCommitment(swapped)).status().code(),
+            StatusCode::kCorrupt);
+  // Even with the digest recomputed (a forger's own commitment), a description whose public
+  // parameters differ from the segments' public digests is refused.
+  swapped.digest = ComputeModelCommitmentDigest(swapped.segments, swapped.description);
+  const auto parsed = ParseModelCommitment(SerializeModelCommitment(swapped));
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("public description"), std::string::npos)
+      << parsed.status().ToString();
+  // A description that ships a committed param's real values is refused.
+  ModelCommitment leaky = f.commitment;
+  leaky.description = *SerializeModel(f.graph);
+  leaky.digest = ComputeModelCommitmentDigest(leaky.segments, leaky.description);
+  EXPECT_NE(PublicModel(leaky).status().message().find("placeholder"), std::string::npos);
+  // Garbage and an empty description are refused with kCorrupt.
+  ModelCommitment empty = f.commitment;
+  empty.description.clear();
+  EXPECT_EQ(PublicModel(empty).status().code(), StatusCode::kCorrupt);
 }
 
 TEST(ModelCommitment, SecretFile) {

@@ -38,11 +38,11 @@ np.save(f"{sys.argv[1]}/x.npy", np.random.default_rng(3).standard_normal((2, 1, 
 PY
 expect_ok "prove segment 0" "$veil" prove "$work/mlp.veil" --commitment "$work/mlp.commit" --segment 0 --input "$work/x.npy" -o "$work/s0"
 expect_ok "prove segment 1" "$veil" prove "$work/mlp.veil" --commitment "$work/mlp.commit" --segment 1 --opening "$work/s0.opening" -o "$work/s1"
-expect_ok "verify chain and opening" "$veil" verify "$work/mlp.veil" "$work/mlp.commit" "$work/s0" "$work/s1" --opening "$work/s1.opening"
-expect_ok "proven output equals veil run" sh -c "'$veil' verify '$work/mlp.veil' '$work/mlp.commit' '$work/s0' '$work/s1' --opening '$work/s1.opening' | grep 'opens to' | tr -s ' ' '\n' | tail -n 20 > '$work/proven' && '$veil' run '$work/mlp.veil' --input '$work/x.npy' --output '$work/y.npy' --raw >/dev/null && /usr/bin/python3 -c \"import numpy as np; a=np.load('$work/y.npy').reshape(-1).tolist(); b=[int(x) for x in open('$work/proven').read().split()]; assert a==b, (a,b)\""
-expect_ok "verify one segment" "$veil" verify "$work/mlp.veil" "$work/mlp.commit" "$work/s1"
+expect_ok "verify chain and opening" "$veil" verify "$work/mlp.commit" "$work/s0" "$work/s1" --opening "$work/s1.opening"
+expect_ok "proven output equals veil run" sh -c "'$veil' verify '$work/mlp.commit' '$work/s0' '$work/s1' --opening '$work/s1.opening' | grep 'opens to' | tr -s ' ' '\n' | tail -n 20 > '$work/proven' && '$veil' run '$work/mlp.veil' --input '$work/x.npy' --output '$work/y.npy' --raw >/dev/null && /usr/bin/python3 -c \"import numpy as np; a=np.load('$work/y.npy').reshape(-1).tolist(); b=[int(x) for x in open('$work/proven').read().split()]; assert a==b, (a,b)\""
+expect_ok "verify one segment" "$veil" verify "$work/mlp.commit" "$work/s1"
 
-expect_fail "swapped segments" "segment" "$veil" verify "$work/mlp.veil" "$work/mlp.commit" "$work/s1" "$work/s0"
+expect_fail "swapped segments" "segment" "$veil" verify "$work/mlp.commit" "$work/s1" "$work/s0"
 /usr/bin/python3 - "$work" <<'PY'
 import sys
 w = sys.argv[1]
@@ -53,18 +53,18 @@ for i, pos in enumerate([60, len(b) // 3, len(b) // 2, len(b) - 40]):
 open(f"{w}/trunc", "wb").write(b[: len(b) // 2])
 PY
 for i in 0 1 2 3; do
-  expect_fail "flipped byte $i rejected" "segment 0|corrupt|rejected" "$veil" verify "$work/mlp.veil" "$work/mlp.commit" "$work/flip$i" "$work/s1"
+  expect_fail "flipped byte $i rejected" "segment 0|corrupt|rejected" "$veil" verify "$work/mlp.commit" "$work/flip$i" "$work/s1"
 done
-expect_fail "truncated proof" "truncated|corrupt" "$veil" verify "$work/mlp.veil" "$work/mlp.commit" "$work/trunc"
+expect_fail "truncated proof" "truncated|corrupt" "$veil" verify "$work/mlp.commit" "$work/trunc"
 expect_ok "second commitment (other seed)" "$veil" commit "$work/mlp.veil" -o "$work/other.commit"
-expect_fail "wrong model commitment" "another model commitment|segment 0" "$veil" verify "$work/mlp.veil" "$work/other.commit" "$work/s0"
+expect_fail "wrong model commitment" "another model commitment|segment 0" "$veil" verify "$work/other.commit" "$work/s0"
 expect_fail "secret of another commitment" "another model commitment" sh -c "cp '$work/other.commit.secret' '$work/mlp2.commit.secret' && cp '$work/mlp.commit' '$work/mlp2.commit' && '$veil' prove '$work/mlp.veil' --commitment '$work/mlp2.commit' --segment 0 --input '$work/x.npy' -o '$work/z'"
-expect_ok "prove segment 1 with --threads 2, verify" sh -c "'$veil' prove '$work/mlp.veil' --commitment '$work/mlp.commit' --segment 1 --opening '$work/s0.opening' -o '$work/s1t' --threads 2 >/dev/null && '$veil' verify '$work/mlp.veil' '$work/mlp.commit' '$work/s0' '$work/s1t'"
+expect_ok "prove segment 1 with --threads 2, verify" sh -c "'$veil' prove '$work/mlp.veil' --commitment '$work/mlp.commit' --segment 1 --opening '$work/s0.opening' -o '$work/s1t' --threads 2 >/dev/null && '$veil' verify '$work/mlp.commit' '$work/s0' '$work/s1t'"
 expect_fail "--threads 0 refused" "threads" "$veil" prove "$work/mlp.veil" --commitment "$work/mlp.commit" --segment 1 --opening "$work/s0.opening" -o "$work/z" --threads 0
 expect_fail "segment 1 needs an opening" "opening" "$veil" prove "$work/mlp.veil" --commitment "$work/mlp.commit" --segment 1 --input "$work/x.npy" -o "$work/z"
 expect_fail "opening of the wrong segment input" "shape|match" "$veil" prove "$work/mlp.veil" --commitment "$work/mlp.commit" --segment 1 --opening "$work/s1.opening" -o "$work/z"
 head -c 100 "$work/mlp.commit" >"$work/trunc.commit"
-expect_fail "truncated commitment" "truncated|corrupt" "$veil" verify "$work/mlp.veil" "$work/trunc.commit" "$work/s0"
+expect_fail "truncated commitment" "truncated|corrupt" "$veil" verify "$work/trunc.commit" "$work/s0"
 
 c=$src/models/cnn
 expect_ok "import cnn" "$veil" import "$c/cnn.onnx" -c "$c/calibration.npy" -o "$work/cnn.veil"

@@ -15,17 +15,22 @@
 //
 // Digests (SHA-256):
 //   segment commitment digest = H("veil/zk/segment-commitment/v1" || encoded segment record)
-//   model commitment digest   = H("veil/zk/model-commitment/v1" || LE64(#segments) ||
-//                                 segment digests in order)
+//   model commitment digest   = H("veil/zk/model-commitment/v2" || LE64(#segments) ||
+//                                 segment digests in order || SHA-256(description))
 // The public digest of a segment covers op kinds, attributes and public params, and for
 // committed params only their name, dtype and shape (not their values, which stay hidden).
 //
 // File (`MODEL.commit`), little-endian, decoded without trusting it:
-//   "VEILZKC\0" (8) | u32 version = 1 | u32 max_row_length | u32 #segments |
+//   "VEILZKC\0" (8) | u32 version = 2 | u32 max_row_length | u32 #segments |
 //   per segment: u32 index | u32 node_begin | u32 node_end | 32-byte public digest |
 //                u32 #tensors | per tensor: u32 node | u32 |name| | name | u8 dtype |
 //                u32 rank | i64 dims... | Hyrax commitment (hyrax.h wire format)
-//   | 32-byte model commitment digest (checked on load).
+//   | u64 |description| | description | 32-byte model commitment digest (checked on load).
+// The description is the model's public part: the .veil encoding (docs/format.md) of the
+// graph with every committed param replaced by a one-element zero placeholder of its dtype
+// (its real shape is the committed tensor's). It lets anyone verify proofs from the
+// commitment file alone, without the weights (PublicModel). Version 1 files (no
+// description) are refused: re-run `veil commit`.
 // Secret file (`MODEL.commit.secret`): "VEILZKS\0" | u32 version = 1 | 32-byte seed |
 //   32-byte model commitment digest it belongs to.
 #pragma once
@@ -46,7 +51,7 @@
 
 namespace veil::zk {
 
-inline constexpr uint32_t kModelCommitmentVersion = 1;
+inline constexpr uint32_t kModelCommitmentVersion = 2;
 // Longest committed row (columns of one tensor); bounds the generator count a verifier
 // derives for an untrusted file.
 inline constexpr uint32_t kMaxCommittedRowLength = uint32_t{1} << 16;
@@ -72,7 +77,8 @@ struct SegmentCommitment {
 struct ModelCommitment {
   uint32_t max_row_length = 1;  // a power of two: the commitment key's generator count
   std::vector<SegmentCommitment> segments;
-  Digest digest{};  // model commitment digest
+  std::vector<uint8_t> description;  // the public model description (see the file comment)
+  Digest digest{};                   // model commitment digest
 };
 
 using CommitmentSeed = std::array<uint8_t, 32>;
@@ -87,7 +93,20 @@ std::vector<Scalar> TensorBlinds(const CommitmentSeed& seed, int segment, int no
                                  const std::string& param, size_t rows);
 Digest SegmentPublicDigest(const Graph& graph, const Segment& segment);
 Digest SegmentCommitmentDigest(const SegmentCommitment& segment);
-Digest ComputeModelCommitmentDigest(std::span<const SegmentCommitment> segments);
+Digest ComputeModelCommitmentDigest(std::span<const SegmentCommitment> segments,
+                                    std::span<const uint8_t> description);
+
+// The description of `graph` (committed params replaced by placeholders; see the file
+// comment).
+Result<std::vector<uint8_t>> DescribePublicModel(const Graph& graph);
+
+// The graph a verifier uses: the commitment's description with every committed param
+// restored as zeros of its committed shape, validated (ValidateGraph) and checked against
+// the commitment (CheckCommitmentMatchesGraph). It carries every public param a proof
+// needs and no weight; running it computes nothing meaningful, so its metadata marks it
+// ("veil.zk.public_description" = "1"). kCorrupt if the description is malformed or does
+// not match the segments.
+Result<Graph> PublicModel(const ModelCommitment& commitment);
 
 // The commitment key for a model commitment (derived from max_row_length).
 CommitmentKey ModelCommitmentKey(const ModelCommitment& commitment, ThreadPool* pool = nullptr);
