@@ -209,6 +209,8 @@ Result<SoftmaxProof> ProveSoftmax(const CommitmentKey& key, const SoftmaxStateme
   if (w.input.size() != B * N || w.output.size() != B * N || w.input_blinds.size() != B ||
       w.output_blinds.size() != B)
     return Status::InvalidArgument("softmax: witness sizes do not match the statement");
+  if (!w.row_max_override.empty() && w.row_max_override.size() != B * R)
+    return Status::InvalidArgument("softmax: row_max_override needs one entry per row");
   AbsorbStatement(transcript, s);
 
   // The honest intermediate values (from the witness output y: a wrong y makes ρ or ρ'
@@ -225,7 +227,7 @@ Result<SoftmaxProof> ProveSoftmax(const CommitmentKey& key, const SoftmaxStateme
         if (w.input[row + c] > w.input[row + star]) star = c;
       int64_t m = w.input[row + star];
       if (!w.row_max_override.empty()) {
-        m = w.row_max_override.at(b * R + r);
+        m = w.row_max_override[b * R + r];
         for (size_t c = 0; c < a; ++c)
           if (w.input[row + c] == m) star = c;
       }
