@@ -202,5 +202,15 @@ TEST(AttentionProof, VitShapeTimings) {
               prove, verify, bytes.size());
 }
 
+TEST(AttentionProof, TwoProofsOfOneStatementShareNothing) {
+  Case c(1, 2, 3, 2, 2, true);
+  std::vector<uint8_t> b1, b2;
+  Transcript t1("zk"), t2("zk");
+  WriteAttentionProof(&b1, *ProveAttention(VitKey(), c.statement, c.witness, &t1));
+  WriteAttentionProof(&b2, *ProveAttention(VitKey(), c.statement, c.witness, &t2));
+  ASSERT_EQ(b1.size(), b2.size());
+  EXPECT_EQ(testing::SharedWords(b1, b2), 0u);
+}
+
 }  // namespace
 }  // namespace veil::zk

@@ -200,5 +200,15 @@ TEST(LayerNormProof, VitShapeTimings) {
               verify, bytes.size());
 }
 
+TEST(LayerNormProof, TwoProofsOfOneStatementShareNothing) {
+  Case c(1, 2, 4);
+  std::vector<uint8_t> b1, b2;
+  Transcript t1("zk"), t2("zk");
+  WriteLayerNormProof(&b1, *ProveLayerNorm(VitKey(), c.statement, c.witness, &t1));
+  WriteLayerNormProof(&b2, *ProveLayerNorm(VitKey(), c.statement, c.witness, &t2));
+  ASSERT_EQ(b1.size(), b2.size());
+  EXPECT_EQ(testing::SharedWords(b1, b2), 0u);
+}
+
 }  // namespace
 }  // namespace veil::zk

@@ -192,5 +192,15 @@ TEST(MatMulProof, VitShapeTimings) {
               prove, verify, bytes.size());
 }
 
+TEST(MatMulProof, TwoProofsOfOneStatementShareNothing) {
+  Case c(1, 4, 8, 4, true);
+  std::vector<uint8_t> b1, b2;
+  Transcript t1("zk"), t2("zk");
+  WriteMatMulProof(&b1, *ProveMatMul(VitKey(), c.statement, c.witness, &t1));
+  WriteMatMulProof(&b2, *ProveMatMul(VitKey(), c.statement, c.witness, &t2));
+  ASSERT_EQ(b1.size(), b2.size());
+  EXPECT_EQ(testing::SharedWords(b1, b2), 0u);
+}
+
 }  // namespace
 }  // namespace veil::zk

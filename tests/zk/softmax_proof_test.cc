@@ -222,5 +222,15 @@ TEST(SoftmaxProof, VitShapeTimings) {
               prove, verify, bytes.size());
 }
 
+TEST(SoftmaxProof, TwoProofsOfOneStatementShareNothing) {
+  Case c(1, 4, 4, true);
+  std::vector<uint8_t> b1, b2;
+  Transcript t1("zk"), t2("zk");
+  WriteSoftmaxProof(&b1, *ProveSoftmax(VitKey(), c.statement, c.witness, &t1));
+  WriteSoftmaxProof(&b2, *ProveSoftmax(VitKey(), c.statement, c.witness, &t2));
+  ASSERT_EQ(b1.size(), b2.size());
+  EXPECT_EQ(testing::SharedWords(b1, b2), 0u);
+}
+
 }  // namespace
 }  // namespace veil::zk

@@ -149,5 +149,15 @@ TEST(TransposeProof, VitShapeTimings) {
               prove, verify, bytes.size());
 }
 
+TEST(TransposeProof, TwoProofsOfOneStatementShareNothing) {
+  Case c(2, {4, 6}, {1, 0});
+  std::vector<uint8_t> b1, b2;
+  Transcript t1("zk"), t2("zk");
+  WriteTransposeProof(&b1, *ProveTranspose(VitKey(), c.statement, c.witness, &t1));
+  WriteTransposeProof(&b2, *ProveTranspose(VitKey(), c.statement, c.witness, &t2));
+  ASSERT_EQ(b1.size(), b2.size());
+  EXPECT_EQ(testing::SharedWords(b1, b2), 0u);
+}
+
 }  // namespace
 }  // namespace veil::zk

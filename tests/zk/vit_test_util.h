@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <span>
 #include <vector>
 
@@ -58,6 +59,21 @@ inline void ExpectTamperRejected(
 
 inline double SecondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace veil::zk::testing
+
+namespace veil::zk::testing {
+
+// Zero-knowledge sanity check: two proofs of one statement share no 32-byte element
+// (commitments, responses); only framing counts and shapes may repeat.
+inline size_t SharedWords(const std::vector<uint8_t>& b1, const std::vector<uint8_t>& b2) {
+  std::set<std::vector<uint8_t>> words;
+  for (size_t i = 0; i + 32 <= b1.size(); ++i) words.insert({b1.begin() + i, b1.begin() + i + 32});
+  size_t shared = 0;
+  for (size_t i = 0; i + 32 <= b2.size(); i += 4)
+    shared += words.count({b2.begin() + i, b2.begin() + i + 32});
+  return shared;
 }
 
 }  // namespace veil::zk::testing
