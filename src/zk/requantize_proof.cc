@@ -296,12 +296,24 @@ Result<RequantizeProof> ProveRequantize(const CommitmentKey& key, const Requanti
                                         ThreadPool* pool) {
   VEIL_RETURN_IF_ERROR(CheckRequantizeStatement(key, s));
   const size_t T = s.rows, N = s.cols;
-  if (w.accumulator.size() != T * N || w.output.size() != T * N ||
+  const bool wide = !w.accumulator64.empty();
+  if ((wide ? w.accumulator64.size() : w.accumulator.size()) != T * N || w.output.size() != T * N ||
       w.accumulator_blinds.size() != T || w.output_blinds.size() != T)
     return Status::InvalidArgument("requantize: witness sizes do not match the statement");
   AbsorbStatement(transcript, s);
   const Public pub = MakePublic(key, s);
-  const HyraxWitness acc = MakeWitnessInt32(w.accumulator, T, N, w.accumulator_blinds);
+  HyraxWitness acc;
+  if (wide) {
+    std::vector<Scalar> values(T * N);
+    for (size_t i = 0; i < T * N; ++i) {
+      if (w.accumulator64[i] >= (int64_t{1} << 39) || w.accumulator64[i] <= -(int64_t{1} << 39))
+        return Status::InvalidArgument("requantize: accumulator outside (-2^39, 2^39)");
+      values[i] = Scalar::FromInt64(w.accumulator64[i]);
+    }
+    acc = ScalarWitness(std::move(values), T, N, w.accumulator_blinds);
+  } else {
+    acc = MakeWitnessInt32(w.accumulator, T, N, w.accumulator_blinds);
+  }
   const HyraxWitness out = MakeWitnessInt8(w.output, T, N, w.output_blinds);
 
   // Slacks, computed exactly and reduced to 64 bits (an honest witness fits; a wrong output
@@ -311,7 +323,8 @@ Result<RequantizeProof> ProveRequantize(const CommitmentKey& key, const Requanti
     for (size_t n = 0; n < N; ++n) {
       const size_t e = t * N + n;
       const int64_t y = w.output[e];
-      const i128 u = static_cast<i128>(w.accumulator[e]) * s.multiplier[n] + Rounding(s.shift[n]);
+      const i128 a = wide ? static_cast<i128>(w.accumulator64[e]) : w.accumulator[e];
+      const i128 u = a * s.multiplier[n] + Rounding(s.shift[n]);
       const i128 p2 = static_cast<i128>(1) << s.shift[n];
       low[e] = y > s.act_min ? static_cast<uint64_t>(u - y * p2) : 0;
       high[e] = y < s.act_max ? static_cast<uint64_t>((y + 1) * p2 - 1 - u) : 0;

@@ -1,27 +1,36 @@
 #include "veil/zk/segment_proof.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
 
+#include "op_util.h"
 #include "veil/zk/multilinear.h"
 #include "veil/zk/serialize.h"
 
 namespace veil::zk {
 namespace {
 
+using internal::CheckMatrixShape;
+using internal::FreshBlinds;
+
 constexpr std::array<uint8_t, 8> kProofMagic = {'V', 'E', 'I', 'L', 'Z', 'K', 'P', 0};
 constexpr std::array<uint8_t, 8> kOpeningMagic = {'V', 'E', 'I', 'L', 'Z', 'K', 'O', 0};
-constexpr uint32_t kProofVersion = 2;
-constexpr uint32_t kOpeningVersion = 1;
+constexpr uint32_t kProofVersion = 3;
+constexpr uint32_t kOpeningVersion = 2;
 constexpr uint32_t kMaxBatch = uint32_t{1} << 16;
+constexpr uint32_t kMaxSegmentValues = 64;  // inputs or outputs of one segment
+constexpr std::string_view kDomain = "veil/zk/segment/v3";
 
 std::string NodeLabel(const Graph& g, int n) {
   const Node& node = g.nodes[static_cast<size_t>(n)];
   return "node " + std::to_string(n) + " (" + OpKindName(node.kind) + " '" + node.name + "')";
 }
 
+const Shape& ValueShape(const Graph& g, int v) { return g.values[static_cast<size_t>(v)].shape; }
+
 Result<size_t> PerSampleSize(const Graph& g, int value) {
-  const Shape& shape = g.values[static_cast<size_t>(value)].shape;
+  const Shape& shape = ValueShape(g, value);
   for (int64_t d : shape)
     if (d <= 0)
       return Status::Unsupported("value '" + g.values[static_cast<size_t>(value)].name +
@@ -40,15 +49,172 @@ std::vector<int64_t> PerChannel(const Tensor* t, size_t n) {
   return out;
 }
 
+bool ProvableKind(OpKind kind) {
+  switch (kind) {
+    case OpKind::kReshape:
+    case OpKind::kLinear:
+    case OpKind::kConv2d:
+    case OpKind::kLookup:
+    case OpKind::kRequantize:
+    case OpKind::kAdd:
+    case OpKind::kMaxPool2d:
+    case OpKind::kAvgPool2d:
+    case OpKind::kReduceMean:
+      return true;
+    default:
+      return false;
+  }
+}
+constexpr const char* kProvableList =
+    "provable: Reshape, Linear, Conv2d, Lookup, Requantize, Add, MaxPool2d, AvgPool2d, "
+    "ReduceMean";
+
+// ---- Public descriptions of nodes (both sides derive them from the graph) --------------
+
+int64_t AttrAt(const Node& node, const char* name, size_t i, int64_t fallback) {
+  const std::vector<int64_t> v = node.AttrInts(name);
+  return i < v.size() ? v[i] : fallback;
+}
+
+ConvShape DescribeConv(const Graph& g, const Node& node) {
+  const Shape& x = ValueShape(g, node.inputs[0]);
+  const Shape& y = ValueShape(g, node.outputs[0]);
+  const Tensor& w = *node.FindParam("weight");
+  ConvShape s;
+  s.c = static_cast<uint32_t>(x[0]);
+  s.h = static_cast<uint32_t>(x[1]);
+  s.w = static_cast<uint32_t>(x[2]);
+  s.o = static_cast<uint32_t>(w.dim(0));
+  s.kh = static_cast<uint32_t>(w.dim(2));
+  s.kw = static_cast<uint32_t>(w.dim(3));
+  s.sh = static_cast<uint32_t>(AttrAt(node, "strides", 0, 1));
+  s.sw = static_cast<uint32_t>(AttrAt(node, "strides", 1, 1));
+  s.pt = static_cast<uint32_t>(AttrAt(node, "pads", 0, 0));
+  s.pl = static_cast<uint32_t>(AttrAt(node, "pads", 1, 0));
+  s.dh = static_cast<uint32_t>(AttrAt(node, "dilations", 0, 1));
+  s.dw = static_cast<uint32_t>(AttrAt(node, "dilations", 1, 1));
+  s.oh = static_cast<uint32_t>(y[1]);
+  s.ow = static_cast<uint32_t>(y[2]);
+  return s;
+}
+
+PoolWindows DescribeWindows(const Graph& g, const Node& node) {
+  const Shape& x = ValueShape(g, node.inputs[0]);
+  if (node.kind == OpKind::kReduceMean) {
+    const std::vector<int64_t> axes = node.AttrInts("axes");
+    return ReduceWindows(x, axes);
+  }
+  const Shape& y = ValueShape(g, node.outputs[0]);
+  auto u = [](int64_t v) { return static_cast<uint32_t>(v); };
+  return Pool2dWindows(u(x[0]), u(x[1]), u(x[2]), u(AttrAt(node, "kernel", 0, 1)),
+                       u(AttrAt(node, "kernel", 1, 1)), u(AttrAt(node, "strides", 0, 1)),
+                       u(AttrAt(node, "strides", 1, 1)), u(AttrAt(node, "pads", 0, 0)),
+                       u(AttrAt(node, "pads", 1, 0)), u(y[1]), u(y[2]),
+                       node.kind == OpKind::kMaxPool2d, node.AttrInt("count_include_pad", 0) == 1);
+}
+
+// The requantization statement of a node over [B, width] (accumulator and output commitments
+// filled by the caller). Linear: per-channel along the row; Conv2d: channel j / P; standalone
+// Requantize: per-channel along the last axis; Add: multiplier 1 and the node's shift.
+RequantizeStatement DescribeRequantize(const Graph& g, const Node& node, size_t B, size_t width) {
+  RequantizeStatement rs;
+  rs.rows = static_cast<uint32_t>(B);
+  rs.cols = static_cast<uint32_t>(width);
+  rs.act_min = static_cast<int32_t>(node.AttrInt("act_min", -127));
+  rs.act_max = static_cast<int32_t>(node.AttrInt("act_max", 127));
+  if (node.kind == OpKind::kAdd) {
+    rs.multiplier.assign(width, 1);
+    rs.shift.assign(width, node.FindParam("shift")->i32()[0]);
+    return rs;
+  }
+  size_t channels = width, repeat = 1;
+  if (node.kind == OpKind::kConv2d) {
+    channels = static_cast<size_t>(node.FindParam("weight")->dim(0));
+    repeat = width / channels;
+  } else if (node.kind == OpKind::kRequantize) {
+    const Shape& in = ValueShape(g, node.inputs[0]);
+    channels = in.empty() ? 1 : static_cast<size_t>(in.back());
+  }
+  const std::vector<int64_t> m = PerChannel(node.FindParam("multiplier"), channels);
+  const std::vector<int64_t> sh = PerChannel(node.FindParam("shift"), channels);
+  for (size_t j = 0; j < width; ++j) {
+    const size_t c = node.kind == OpKind::kConv2d ? j / repeat : j % channels;
+    rs.multiplier.push_back(m[c]);
+    rs.shift.push_back(sh[c]);
+  }
+  return rs;
+}
+
+LookupStatement DescribeLookup(const Node& node, size_t B, size_t width) {
+  LookupStatement st;
+  st.rows = static_cast<uint32_t>(B);
+  st.cols = static_cast<uint32_t>(width);
+  const std::span<const int8_t> table = node.FindParam("table")->i8();
+  st.table.assign(table.begin(), table.end());
+  return st;
+}
+
+// Op-specific provability (the op kind itself is checked first).
+Status CheckNodeProvable(const Graph& g, int n) {
+  const Node& node = g.nodes[static_cast<size_t>(n)];
+  for (int v : node.inputs) {
+    if (g.values[static_cast<size_t>(v)].dtype != DType::kInt8)
+      return Status::Unsupported(NodeLabel(g, n) + " reads a non-int8 value");
+    VEIL_RETURN_IF_ERROR(PerSampleSize(g, v).status());
+  }
+  if (node.outputs.size() != 1)
+    return Status::Unsupported(NodeLabel(g, n) + " has several outputs");
+  VEIL_RETURN_IF_ERROR(PerSampleSize(g, node.outputs[0]).status());
+  const size_t want_inputs = node.kind == OpKind::kAdd ? 2 : 1;
+  if (node.inputs.size() != want_inputs)
+    return Status::Unsupported(
+        NodeLabel(g, n) + " has " + std::to_string(node.inputs.size()) +
+        " inputs; proofs support " + std::to_string(want_inputs) +
+        (node.kind == OpKind::kAdd ? " (Add with a constant param is not provable yet)" : ""));
+  switch (node.kind) {
+    case OpKind::kLinear:
+      if (ValueShape(g, node.inputs[0]).size() != 1)
+        return Status::Unsupported(
+            NodeLabel(g, n) +
+            " reads a per-sample input of rank > 1; only [K] inputs are provable yet");
+      break;
+    case OpKind::kConv2d:
+      if (node.AttrInt("group", 1) != 1)
+        return Status::Unsupported(NodeLabel(g, n) + " has group " +
+                                   std::to_string(node.AttrInt("group", 1)) +
+                                   "; only group 1 convolutions are provable yet");
+      break;
+    case OpKind::kAdd:
+      if (ValueShape(g, node.inputs[0]) != ValueShape(g, node.inputs[1]))
+        return Status::Unsupported(
+            NodeLabel(g, n) + " broadcasts its second input; only equal shapes are provable yet");
+      break;
+    case OpKind::kMaxPool2d: {
+      const int64_t taps = AttrAt(node, "kernel", 0, 1) * AttrAt(node, "kernel", 1, 1);
+      if (taps > kMaxPoolTaps)
+        return Status::Unsupported(NodeLabel(g, n) + " has a " + std::to_string(taps) +
+                                   "-tap kernel; max pooling is provable up to " +
+                                   std::to_string(kMaxPoolTaps) + " taps");
+      break;
+    }
+    default:
+      break;
+  }
+  return Status::Ok();
+}
+
 void AbsorbHeader(Transcript* t, const Digest& model, uint32_t segment, const Digest& public_digest,
-                  uint32_t batch, const HyraxCommitment& input) {
+                  uint32_t batch, std::span<const HyraxCommitment> inputs) {
   t->AppendBytes("segment/model_commitment", model);
   t->AppendU64("segment/index", segment);
   t->AppendBytes("segment/public_digest", public_digest);
   t->AppendU64("segment/batch", batch);
-  t->AppendU64("segment/input_row_vars", input.row_vars);
-  t->AppendU64("segment/input_col_vars", input.col_vars);
-  t->AppendPoints("segment/input", input.rows);
+  t->AppendU64("segment/inputs", inputs.size());
+  for (const HyraxCommitment& in : inputs) {
+    t->AppendU64("segment/input_row_vars", in.row_vars);
+    t->AppendU64("segment/input_col_vars", in.col_vars);
+    t->AppendPoints("segment/input", in.rows);
+  }
 }
 
 void AbsorbLayer(Transcript* t, const SegmentLayerProof& l) {
@@ -57,73 +223,461 @@ void AbsorbLayer(Transcript* t, const SegmentLayerProof& l) {
   t->AppendPoints("segment/output", l.output.rows);
 }
 
-// The public description of one Linear node.
-struct LinearShape {
-  size_t in = 0, out = 0;
-  std::vector<int64_t> multiplier, shift;
-  int32_t act_min = -127, act_max = 127;
+// ---- Prover -----------------------------------------------------------------------------
+
+struct Prover {
+  const Graph& graph;
+  const SegmentCommitment& sc;
+  const CommitmentSeed& seed;
+  int segment;
+  size_t B;
+  const CommitmentKey& key;
+  Transcript* t;
+  ThreadPool* pool;
+  std::map<int, ActivationOpening> values;
+
+  const ActivationOpening& In(const Node& node, size_t i) const {
+    return values.at(node.inputs[i]);
+  }
+  size_t Width(int value) const {
+    return static_cast<size_t>(NumElements(ValueShape(graph, value)));
+  }
+
+  // Commits y as the node's output and records it.
+  Result<ActivationOpening*> Output(const Node& node, std::vector<int8_t> y) {
+    ActivationOpening next;
+    Shape batched{static_cast<int64_t>(B)};
+    const Shape& s = ValueShape(graph, node.outputs[0]);
+    batched.insert(batched.end(), s.begin(), s.end());
+    const size_t width = Width(node.outputs[0]);
+    next.blinds = FreshBlinds(B);
+    VEIL_ASSIGN_OR_RETURN(next.commitment, HyraxCommitInt8(key, y, B, width, next.blinds, pool));
+    next.values = Tensor::FromInt8(batched, std::move(y));
+    next.value = node.outputs[0];
+    ActivationOpening& slot = values[node.outputs[0]];
+    slot = std::move(next);
+    return &slot;
+  }
+
+  Result<RequantizeProof> Requantize(const Node& node, const HyraxCommitment& acc_c,
+                                     std::span<const int32_t> acc32, std::span<const int64_t> acc64,
+                                     const std::vector<Scalar>& acc_blinds,
+                                     const ActivationOpening& out) {
+    RequantizeStatement rs = DescribeRequantize(graph, node, B, Width(node.outputs[0]));
+    rs.accumulator = acc_c;
+    rs.output = out.commitment;
+    RequantizeWitness rw;
+    rw.accumulator = acc32;
+    rw.accumulator64 = acc64;
+    rw.output = out.values.i8();
+    rw.accumulator_blinds = acc_blinds;
+    rw.output_blinds = out.blinds;
+    return ProveRequantize(key, rs, rw, t, pool);
+  }
+
+  Status Linear(int n, const Node& node, SegmentLayerProof* layer) {
+    const ActivationOpening& x = In(node, 0);
+    const size_t K = Width(node.inputs[0]), N = Width(node.outputs[0]);
+    const Tensor& w = *node.FindParam("weight");
+    const Tensor& b = *node.FindParam("bias");
+    const CommittedTensor* wc = sc.Find(static_cast<uint32_t>(n), "weight");
+    const CommittedTensor* bc = sc.Find(static_cast<uint32_t>(n), "bias");
+    if (wc == nullptr || bc == nullptr) return Status::Internal("weight commitment missing");
+    const std::vector<int32_t> acc = LinearAccumulators(x.values.i8(), w.i8(), b.i32(), B, K, N);
+    const RequantizeStatement rs = DescribeRequantize(graph, node, B, N);
+    LinearWitness lw;
+    lw.input = x.values.i8();
+    lw.weight = w.i8();
+    lw.bias = b.i32();
+    lw.accumulator = acc;
+    lw.input_blinds = x.blinds;
+    lw.weight_blinds = TensorBlinds(seed, segment, n, "weight", N);
+    lw.bias_blinds = TensorBlinds(seed, segment, n, "bias", 1);
+    lw.accumulator_blinds = FreshBlinds(B);
+    VEIL_ASSIGN_OR_RETURN(layer->accumulator,
+                          HyraxCommitInt32(key, acc, B, N, lw.accumulator_blinds, pool));
+    VEIL_ASSIGN_OR_RETURN(ActivationOpening * out,
+                          Output(node, RequantizeReference(acc, B, N, rs.multiplier, rs.shift,
+                                                           rs.act_min, rs.act_max)));
+    layer->output = out->commitment;
+    AbsorbLayer(t, *layer);
+    LinearStatement st;
+    st.tokens = static_cast<uint32_t>(B);
+    st.in_features = static_cast<uint32_t>(K);
+    st.out_features = static_cast<uint32_t>(N);
+    st.weight = wc->commitment;
+    st.bias = bc->commitment;
+    st.input = In(node, 0).commitment;
+    st.accumulator = layer->accumulator;
+    VEIL_ASSIGN_OR_RETURN(layer->linear, ProveLinear(key, st, lw, t));
+    VEIL_ASSIGN_OR_RETURN(layer->requantize, Requantize(node, layer->accumulator, acc, {},
+                                                        lw.accumulator_blinds, *out));
+    return Status::Ok();
+  }
+
+  Status Conv(int n, const Node& node, SegmentLayerProof* layer) {
+    const ActivationOpening& x = In(node, 0);
+    const ConvShape cs = DescribeConv(graph, node);
+    const size_t J = cs.out_cols();
+    const Tensor& w = *node.FindParam("weight");
+    const Tensor& b = *node.FindParam("bias");
+    const CommittedTensor* wc = sc.Find(static_cast<uint32_t>(n), "weight");
+    const CommittedTensor* bc = sc.Find(static_cast<uint32_t>(n), "bias");
+    if (wc == nullptr || bc == nullptr) return Status::Internal("weight commitment missing");
+    const std::vector<int32_t> acc = ConvAccumulators(cs, x.values.i8(), w.i8(), b.i32(), B);
+    const RequantizeStatement rs = DescribeRequantize(graph, node, B, J);
+    ConvWitness cw;
+    cw.input = x.values.i8();
+    cw.weight = w.i8();
+    cw.bias = b.i32();
+    cw.accumulator = acc;
+    cw.input_blinds = x.blinds;
+    cw.weight_blinds = TensorBlinds(seed, segment, n, "weight", cs.o);
+    cw.bias_blinds = TensorBlinds(seed, segment, n, "bias", 1);
+    cw.accumulator_blinds = FreshBlinds(B);
+    VEIL_ASSIGN_OR_RETURN(layer->accumulator,
+                          HyraxCommitInt32(key, acc, B, J, cw.accumulator_blinds, pool));
+    VEIL_ASSIGN_OR_RETURN(ActivationOpening * out,
+                          Output(node, RequantizeReference(acc, B, J, rs.multiplier, rs.shift,
+                                                           rs.act_min, rs.act_max)));
+    layer->output = out->commitment;
+    AbsorbLayer(t, *layer);
+    ConvStatement st;
+    st.batch = static_cast<uint32_t>(B);
+    st.shape = cs;
+    st.weight = wc->commitment;
+    st.bias = bc->commitment;
+    st.input = In(node, 0).commitment;
+    st.accumulator = layer->accumulator;
+    VEIL_ASSIGN_OR_RETURN(layer->conv, ProveConv(key, st, cw, t));
+    VEIL_ASSIGN_OR_RETURN(layer->requantize, Requantize(node, layer->accumulator, acc, {},
+                                                        cw.accumulator_blinds, *out));
+    return Status::Ok();
+  }
+
+  Status Requant(const Node& node, SegmentLayerProof* layer) {
+    const ActivationOpening x = In(node, 0);
+    const size_t width = Width(node.inputs[0]);
+    const RequantizeStatement rs = DescribeRequantize(graph, node, B, width);
+    const std::vector<int32_t> x32(x.values.i8().begin(), x.values.i8().end());
+    VEIL_ASSIGN_OR_RETURN(ActivationOpening * out,
+                          Output(node, RequantizeReference(x32, B, width, rs.multiplier, rs.shift,
+                                                           rs.act_min, rs.act_max)));
+    layer->output = out->commitment;
+    AbsorbLayer(t, *layer);
+    VEIL_ASSIGN_OR_RETURN(layer->requantize,
+                          Requantize(node, x.commitment, x32, {}, x.blinds, *out));
+    return Status::Ok();
+  }
+
+  Status Add(const Node& node, SegmentLayerProof* layer) {
+    const ActivationOpening a = In(node, 0), b = In(node, 1);
+    const size_t width = Width(node.outputs[0]);
+    const int64_t ma = node.FindParam("multiplier_a")->i32()[0];
+    const int64_t mb = node.FindParam("multiplier_b")->i32()[0];
+    const RequantizeStatement rs = DescribeRequantize(graph, node, B, width);
+    std::vector<int64_t> acc(B * width);
+    std::vector<int8_t> y(B * width);
+    const int64_t s = rs.shift[0], round = s == 0 ? 0 : int64_t{1} << (s - 1);
+    for (size_t e = 0; e < acc.size(); ++e) {
+      acc[e] = a.values.i8()[e] * ma + b.values.i8()[e] * mb;
+      y[e] =
+          static_cast<int8_t>(std::clamp<int64_t>((acc[e] + round) >> s, rs.act_min, rs.act_max));
+    }
+    const Scalar sa = Scalar::FromInt64(ma), sb = Scalar::FromInt64(mb);
+    const HyraxCommitment* parts[] = {&a.commitment, &b.commitment};
+    const Scalar coeffs[] = {sa, sb};
+    const HyraxCommitment acc_c = internal::CombineCommitments(parts, coeffs);
+    std::vector<Scalar> blinds(B);
+    for (size_t r = 0; r < B; ++r) blinds[r] = sa * a.blinds[r] + sb * b.blinds[r];
+    VEIL_ASSIGN_OR_RETURN(ActivationOpening * out, Output(node, std::move(y)));
+    layer->output = out->commitment;
+    AbsorbLayer(t, *layer);
+    VEIL_ASSIGN_OR_RETURN(layer->requantize, Requantize(node, acc_c, {}, acc, blinds, *out));
+    return Status::Ok();
+  }
+
+  Status Lookup(const Node& node, SegmentLayerProof* layer) {
+    const ActivationOpening x = In(node, 0);
+    const size_t width = Width(node.inputs[0]);
+    VEIL_ASSIGN_OR_RETURN(
+        ActivationOpening * out,
+        Output(node, LookupReference(x.values.i8(), node.FindParam("table")->i8())));
+    layer->output = out->commitment;
+    AbsorbLayer(t, *layer);
+    LookupStatement st = DescribeLookup(node, B, width);
+    st.input = x.commitment;
+    st.output = out->commitment;
+    LookupWitness lw;
+    lw.input = x.values.i8();
+    lw.output = out->values.i8();
+    lw.input_blinds = x.blinds;
+    lw.output_blinds = out->blinds;
+    VEIL_ASSIGN_OR_RETURN(layer->lookup, ProveLookup(key, st, lw, t, pool));
+    return Status::Ok();
+  }
+
+  Status Pool(const Node& node, SegmentLayerProof* layer) {
+    const ActivationOpening x = In(node, 0);
+    const PoolWindows w = DescribeWindows(graph, node);
+    const bool max = node.kind == OpKind::kMaxPool2d;
+    VEIL_ASSIGN_OR_RETURN(
+        ActivationOpening * out,
+        Output(node, max ? MaxReference(w, x.values.i8(), B) : MeanReference(w, x.values.i8(), B)));
+    layer->output = out->commitment;
+    AbsorbLayer(t, *layer);
+    PoolStatement st;
+    st.rows = static_cast<uint32_t>(B);
+    st.windows = &w;
+    st.input = x.commitment;
+    st.output = out->commitment;
+    PoolWitness pw;
+    pw.input = x.values.i8();
+    pw.output = out->values.i8();
+    pw.input_blinds = x.blinds;
+    pw.output_blinds = out->blinds;
+    if (max) {
+      VEIL_ASSIGN_OR_RETURN(layer->max, ProveMax(key, st, pw, t, pool));
+    } else {
+      VEIL_ASSIGN_OR_RETURN(layer->mean, ProveMean(key, st, pw, t, pool));
+    }
+    return Status::Ok();
+  }
+
+  Status ProveNode(int n, SegmentLayerProof* layer) {
+    const veil::Node& node = graph.nodes[static_cast<size_t>(n)];
+    layer->node = static_cast<uint32_t>(n);
+    layer->kind = node.kind;
+    switch (node.kind) {
+      case OpKind::kLinear:
+        return Linear(n, node, layer);
+      case OpKind::kConv2d:
+        return Conv(n, node, layer);
+      case OpKind::kRequantize:
+        return Requant(node, layer);
+      case OpKind::kAdd:
+        return Add(node, layer);
+      case OpKind::kLookup:
+        return Lookup(node, layer);
+      case OpKind::kMaxPool2d:
+      case OpKind::kAvgPool2d:
+      case OpKind::kReduceMean:
+        return Pool(node, layer);
+      default:
+        return Status::Internal("unprovable op reached the prover");
+    }
+  }
 };
 
-LinearShape DescribeLinear(const Node& node, size_t in) {
-  LinearShape s;
-  s.in = in;
-  s.out = static_cast<size_t>(node.FindParam("weight")->dim(0));
-  s.multiplier = PerChannel(node.FindParam("multiplier"), s.out);
-  s.shift = PerChannel(node.FindParam("shift"), s.out);
-  s.act_min = static_cast<int32_t>(node.AttrInt("act_min", -127));
-  s.act_max = static_cast<int32_t>(node.AttrInt("act_max", 127));
-  return s;
+// ---- Verifier ---------------------------------------------------------------------------
+
+struct Verifier {
+  const Graph& graph;
+  const SegmentCommitment& sc;
+  size_t B;
+  const CommitmentKey& key;
+  Transcript* t;
+  BatchVerifier* batch;
+  std::map<int, const HyraxCommitment*> values;
+
+  size_t Width(int value) const {
+    return static_cast<size_t>(NumElements(ValueShape(graph, value)));
+  }
+
+  Status RequantizeCheck(const veil::Node& node, const HyraxCommitment& acc,
+                         const SegmentLayerProof& l) {
+    RequantizeStatement rs = DescribeRequantize(graph, node, B, Width(node.outputs[0]));
+    rs.accumulator = acc;
+    rs.output = l.output;
+    return VerifyRequantize(key, rs, l.requantize, t, batch);
+  }
+
+  Status VerifyNode(int n, const SegmentLayerProof& l) {
+    const veil::Node& node = graph.nodes[static_cast<size_t>(n)];
+    const HyraxCommitment& x = *values.at(node.inputs[0]);
+    const size_t width = Width(node.outputs[0]);
+    VEIL_RETURN_IF_ERROR(CheckMatrixShape(l.output, B, width, "output"));
+    AbsorbLayer(t, l);
+    switch (node.kind) {
+      case OpKind::kLinear: {
+        LinearStatement st;
+        st.tokens = static_cast<uint32_t>(B);
+        st.in_features = static_cast<uint32_t>(Width(node.inputs[0]));
+        st.out_features = static_cast<uint32_t>(width);
+        st.weight = sc.Find(l.node, "weight")->commitment;
+        st.bias = sc.Find(l.node, "bias")->commitment;
+        st.input = x;
+        st.accumulator = l.accumulator;
+        VEIL_RETURN_IF_ERROR(VerifyLinear(key, st, l.linear, t, batch));
+        return RequantizeCheck(node, l.accumulator, l);
+      }
+      case OpKind::kConv2d: {
+        ConvStatement st;
+        st.batch = static_cast<uint32_t>(B);
+        st.shape = DescribeConv(graph, node);
+        st.weight = sc.Find(l.node, "weight")->commitment;
+        st.bias = sc.Find(l.node, "bias")->commitment;
+        st.input = x;
+        st.accumulator = l.accumulator;
+        VEIL_RETURN_IF_ERROR(VerifyConv(key, st, l.conv, t, batch));
+        return RequantizeCheck(node, l.accumulator, l);
+      }
+      case OpKind::kRequantize:
+        return RequantizeCheck(node, x, l);
+      case OpKind::kAdd: {
+        const HyraxCommitment* parts[] = {&x, values.at(node.inputs[1])};
+        const Scalar coeffs[] = {Scalar::FromInt64(node.FindParam("multiplier_a")->i32()[0]),
+                                 Scalar::FromInt64(node.FindParam("multiplier_b")->i32()[0])};
+        VEIL_RETURN_IF_ERROR(CheckMatrixShape(*parts[1], B, width, "second input"));
+        return RequantizeCheck(node, internal::CombineCommitments(parts, coeffs), l);
+      }
+      case OpKind::kLookup: {
+        LookupStatement st = DescribeLookup(node, B, width);
+        st.input = x;
+        st.output = l.output;
+        return VerifyLookup(key, st, l.lookup, t, batch);
+      }
+      case OpKind::kMaxPool2d:
+      case OpKind::kAvgPool2d:
+      case OpKind::kReduceMean: {
+        const PoolWindows w = DescribeWindows(graph, node);
+        PoolStatement st;
+        st.rows = static_cast<uint32_t>(B);
+        st.windows = &w;
+        st.input = x;
+        st.output = l.output;
+        return node.kind == OpKind::kMaxPool2d ? VerifyMax(key, st, l.max, t, batch)
+                                               : VerifyMean(key, st, l.mean, t, batch);
+      }
+      default:
+        return Status::Internal("unprovable op reached the verifier");
+    }
+  }
+};
+
+// ---- Wire format of one layer -----------------------------------------------------------
+
+void WriteLayer(std::vector<uint8_t>* out, const SegmentLayerProof& l) {
+  WriteU32(out, l.node);
+  const bool has_acc = l.kind == OpKind::kLinear || l.kind == OpKind::kConv2d;
+  if (has_acc) WriteHyraxCommitment(out, l.accumulator);
+  WriteHyraxCommitment(out, l.output);
+  switch (l.kind) {
+    case OpKind::kLinear:
+      WriteLinearProof(out, l.linear);
+      WriteRequantizeProof(out, l.requantize);
+      break;
+    case OpKind::kConv2d:
+      WriteConvProof(out, l.conv);
+      WriteRequantizeProof(out, l.requantize);
+      break;
+    case OpKind::kRequantize:
+    case OpKind::kAdd:
+      WriteRequantizeProof(out, l.requantize);
+      break;
+    case OpKind::kLookup:
+      WriteLookupProof(out, l.lookup);
+      break;
+    case OpKind::kMaxPool2d:
+      WriteMaxProof(out, l.max);
+      break;
+    default:
+      WriteMeanProof(out, l.mean);
+      break;
+  }
 }
 
-Status CheckHyraxShape(const HyraxCommitment& c, size_t rows, size_t cols,
-                       const std::string& what) {
-  if (c.rows.size() != rows || c.row_vars != static_cast<uint32_t>(CeilLog2(rows)) ||
-      c.col_vars != static_cast<uint32_t>(CeilLog2(cols)))
-    return Status::Corrupt(what + " commitment does not have shape " + std::to_string(rows) + "x" +
-                           std::to_string(cols));
-  return Status::Ok();
-}
-
-bool ProvableKind(OpKind kind) {
-  return kind == OpKind::kReshape || kind == OpKind::kLinear || kind == OpKind::kLookup ||
-         kind == OpKind::kRequantize;
-}
-constexpr const char* kProvableList = "provable: Reshape, Linear, Lookup, Requantize";
-
-// The public statement of a Requantize node over a [B, width] activation whose last axis
-// has `channels` entries (per-channel parameters repeat along the row). The int8 input
-// commitment doubles as the accumulator commitment (same Hyrax form; |x| <= 128 < 2^31).
-RequantizeStatement DescribeRequantize(const Node& node, const Shape& per_sample, size_t B,
-                                       size_t width, const HyraxCommitment& input,
-                                       const HyraxCommitment& output) {
-  const size_t channels = per_sample.empty() ? 1 : static_cast<size_t>(per_sample.back());
-  const std::vector<int64_t> m = PerChannel(node.FindParam("multiplier"), channels);
-  const std::vector<int64_t> sh = PerChannel(node.FindParam("shift"), channels);
+Result<SegmentLayerProof> ReadLayer(ZkReader* in, const Graph& g, int n, size_t B) {
+  const Node& node = g.nodes[static_cast<size_t>(n)];
+  SegmentLayerProof l;
+  l.kind = node.kind;
+  VEIL_ASSIGN_OR_RETURN(l.node, in->ReadU32());
+  if (l.node != static_cast<uint32_t>(n)) return Status::Corrupt("layer proof for the wrong node");
+  const size_t width = static_cast<size_t>(NumElements(ValueShape(g, node.outputs[0])));
+  const size_t in_width = static_cast<size_t>(NumElements(ValueShape(g, node.inputs[0])));
+  const bool has_acc = l.kind == OpKind::kLinear || l.kind == OpKind::kConv2d;
+  if (has_acc) {
+    VEIL_ASSIGN_OR_RETURN(l.accumulator, ReadHyraxCommitment(in));
+    VEIL_RETURN_IF_ERROR(CheckMatrixShape(l.accumulator, B, width, "accumulator"));
+  }
+  VEIL_ASSIGN_OR_RETURN(l.output, ReadHyraxCommitment(in));
+  VEIL_RETURN_IF_ERROR(CheckMatrixShape(l.output, B, width, "output"));
   RequantizeStatement rs;
   rs.rows = static_cast<uint32_t>(B);
   rs.cols = static_cast<uint32_t>(width);
-  for (size_t n = 0; n < width; ++n) {
-    rs.multiplier.push_back(m[n % channels]);
-    rs.shift.push_back(sh[n % channels]);
+  rs.output = l.output;
+  switch (l.kind) {
+    case OpKind::kLinear: {
+      LinearStatement st;
+      st.input.col_vars = static_cast<uint32_t>(CeilLog2(in_width));
+      VEIL_ASSIGN_OR_RETURN(l.linear, ReadLinearProof(in, st));
+      VEIL_ASSIGN_OR_RETURN(l.requantize, ReadRequantizeProof(in, rs));
+      break;
+    }
+    case OpKind::kConv2d: {
+      VEIL_ASSIGN_OR_RETURN(l.conv, ReadConvProof(in, DescribeConv(g, node)));
+      VEIL_ASSIGN_OR_RETURN(l.requantize, ReadRequantizeProof(in, rs));
+      break;
+    }
+    case OpKind::kRequantize:
+    case OpKind::kAdd: {
+      VEIL_ASSIGN_OR_RETURN(l.requantize, ReadRequantizeProof(in, rs));
+      break;
+    }
+    case OpKind::kLookup: {
+      LookupStatement st;
+      st.rows = static_cast<uint32_t>(B);
+      st.cols = static_cast<uint32_t>(width);
+      VEIL_ASSIGN_OR_RETURN(l.lookup, ReadLookupProof(in, st));
+      break;
+    }
+    default: {
+      const PoolWindows w = DescribeWindows(g, node);
+      PoolStatement st;
+      st.rows = static_cast<uint32_t>(B);
+      st.windows = &w;
+      if (l.kind == OpKind::kMaxPool2d) {
+        VEIL_ASSIGN_OR_RETURN(l.max, ReadMaxProof(in, st));
+      } else {
+        VEIL_ASSIGN_OR_RETURN(l.mean, ReadMeanProof(in, st));
+      }
+      break;
+    }
   }
-  rs.act_min = static_cast<int32_t>(node.AttrInt("act_min", -127));
-  rs.act_max = static_cast<int32_t>(node.AttrInt("act_max", 127));
-  rs.accumulator = input;
-  rs.output = output;
-  return rs;
+  return l;
 }
 
-// The public statement of a Lookup node over a [B, width] activation.
-LookupStatement DescribeLookup(const Node& node, size_t B, size_t width,
-                               const HyraxCommitment& input, const HyraxCommitment& output) {
-  LookupStatement st;
-  st.rows = static_cast<uint32_t>(B);
-  st.cols = static_cast<uint32_t>(width);
-  const std::span<const int8_t> table = node.FindParam("table")->i8();
-  st.table.assign(table.begin(), table.end());
-  st.input = input;
-  st.output = output;
-  return st;
+size_t ProvenNodes(const Graph& graph, const Segment& seg) {
+  size_t n = 0;
+  for (int i = seg.begin; i < seg.end; ++i)
+    n += graph.nodes[static_cast<size_t>(i)].kind != OpKind::kReshape;
+  return n;
+}
+
+// The segment's output commitments from its input commitments and layers (Reshape aliases
+// its input). Checks only the bookkeeping (every layer present, in order), not the proofs.
+Result<std::vector<HyraxCommitment>> OutputsFromLayers(const Graph& graph, const Segment& seg,
+                                                       std::span<const HyraxCommitment> inputs,
+                                                       std::span<const SegmentLayerProof> layers) {
+  std::map<int, const HyraxCommitment*> values;
+  const std::vector<int> in_ids = graph.SegmentInputs(seg);
+  if (in_ids.size() != inputs.size()) return Status::Corrupt("wrong number of input commitments");
+  for (size_t i = 0; i < in_ids.size(); ++i) values[in_ids[i]] = &inputs[i];
+  size_t li = 0;
+  for (int n = seg.begin; n < seg.end; ++n) {
+    const Node& node = graph.nodes[static_cast<size_t>(n)];
+    if (node.kind == OpKind::kReshape) {
+      values[node.outputs[0]] = values.at(node.inputs[0]);
+      continue;
+    }
+    if (li >= layers.size() || layers[li].node != static_cast<uint32_t>(n))
+      return Status::Corrupt("the proof's layers do not match the segment's nodes");
+    values[node.outputs[0]] = &layers[li++].output;
+  }
+  if (li != layers.size()) return Status::Corrupt("the proof has extra layers");
+  std::vector<HyraxCommitment> out;
+  for (int v : graph.SegmentOutputs(seg)) out.push_back(*values.at(v));
+  return out;
 }
 
 }  // namespace
@@ -135,48 +689,34 @@ Status CheckSegmentProvable(const Graph& graph, int segment) {
                                    std::to_string(segments.size()) + " segments)");
   const Segment& seg = segments[static_cast<size_t>(segment)];
   // Ops first, so that the error names the op a caller would have to wait for.
-  for (int n = seg.begin; n < seg.end; ++n) {
-    const OpKind kind = graph.nodes[static_cast<size_t>(n)].kind;
-    if (!ProvableKind(kind))
+  for (int n = seg.begin; n < seg.end; ++n)
+    if (!ProvableKind(graph.nodes[static_cast<size_t>(n)].kind))
       return Status::Unsupported(NodeLabel(graph, n) + " is not provable yet (" + kProvableList +
                                  ")");
-  }
   const std::vector<int> inputs = graph.SegmentInputs(seg), outputs = graph.SegmentOutputs(seg);
-  if (inputs.size() != 1 || outputs.size() != 1)
-    return Status::Unsupported(
-        "segment " + std::to_string(segment) + " has " + std::to_string(inputs.size()) +
-        " inputs and " + std::to_string(outputs.size()) + " outputs; proofs support one of each");
-  int current = inputs[0];
-  for (int n = seg.begin; n < seg.end; ++n) {
-    const Node& node = graph.nodes[static_cast<size_t>(n)];
-    if (!ProvableKind(node.kind))
-      return Status::Unsupported(NodeLabel(graph, n) + " is not provable yet (" + kProvableList +
-                                 ")");
-    if (node.inputs.size() != 1 || node.inputs[0] != current || node.outputs.size() != 1)
-      return Status::Unsupported(NodeLabel(graph, n) +
-                                 " does not continue a single chain of values");
-    if (graph.values[static_cast<size_t>(current)].dtype != DType::kInt8)
-      return Status::Unsupported(NodeLabel(graph, n) + " reads a non-int8 value");
-    VEIL_RETURN_IF_ERROR(PerSampleSize(graph, current).status());
-    if (node.kind == OpKind::kLinear &&
-        graph.values[static_cast<size_t>(current)].shape.size() != 1)
-      return Status::Unsupported(
-          NodeLabel(graph, n) +
-          " reads a per-sample input of rank > 1; only [K] inputs are provable yet");
-    current = node.outputs[0];
+  if (inputs.empty() || outputs.empty() || inputs.size() > kMaxSegmentValues ||
+      outputs.size() > kMaxSegmentValues)
+    return Status::Unsupported("segment " + std::to_string(segment) + " has " +
+                               std::to_string(inputs.size()) + " inputs and " +
+                               std::to_string(outputs.size()) + " outputs; proofs support 1.." +
+                               std::to_string(kMaxSegmentValues) + " of each");
+  for (int v : inputs) {
+    if (graph.values[static_cast<size_t>(v)].dtype != DType::kInt8)
+      return Status::Unsupported("segment input '" + graph.values[static_cast<size_t>(v)].name +
+                                 "' is not int8");
+    VEIL_RETURN_IF_ERROR(PerSampleSize(graph, v).status());
   }
-  if (current != outputs[0])
-    return Status::Unsupported("segment output is not the end of its chain");
-  return PerSampleSize(graph, current).status();
+  for (int n = seg.begin; n < seg.end; ++n) VEIL_RETURN_IF_ERROR(CheckNodeProvable(graph, n));
+  for (int v : outputs) VEIL_RETURN_IF_ERROR(PerSampleSize(graph, v).status());
+  return Status::Ok();
 }
 
 CommitmentKey SegmentProofKey(const Graph& graph, const ModelCommitment& commitment) {
   size_t len = commitment.max_row_length;
   for (const Node& node : graph.nodes) {
     if (!ProvableKind(node.kind)) continue;
-    // A Lookup proof commits to its 256 multiplicities in one row.
-    // Lookup proofs commit 256 multiplicities in one row; requantization proofs (Linear)
-    // commit their digit multiplicities as 256 × 256.
+    // Lookup proofs commit 256 multiplicities in one row; digit range proofs (requantize,
+    // pools) commit their multiplicities as rows of 256.
     if (node.kind != OpKind::kReshape) len = std::max<size_t>(len, 256);
     for (int v : node.inputs) {
       auto n = PerSampleSize(graph, v);
@@ -197,8 +737,7 @@ Result<ActivationOpening> CommitActivation(const CommitmentKey& key, const Tenso
   a.values = values;
   const size_t rows = static_cast<size_t>(values.dim(0));
   const size_t cols = static_cast<size_t>(values.size()) / std::max<size_t>(rows, 1);
-  a.blinds.resize(rows);
-  for (Scalar& b : a.blinds) b = Scalar::Random();
+  a.blinds = FreshBlinds(rows);
   VEIL_ASSIGN_OR_RETURN(a.commitment, HyraxCommitInt8(key, values.i8(), rows, cols, a.blinds));
   return a;
 }
@@ -207,169 +746,83 @@ Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitme
                                          const CommitmentSeed& seed, int segment,
                                          const ActivationOpening& input,
                                          const ProveProgress& progress, ThreadPool* pool) {
+  return ProveSegment(graph, commitment, seed, segment, std::span(&input, 1), progress, pool);
+}
+
+Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitment& commitment,
+                                         const CommitmentSeed& seed, int segment,
+                                         std::span<const ActivationOpening> inputs,
+                                         const ProveProgress& progress, ThreadPool* pool) {
   VEIL_RETURN_IF_ERROR(CheckSegmentProvable(graph, segment));
   VEIL_RETURN_IF_ERROR(CheckCommitmentMatchesGraph(commitment, graph));
   const Segment seg = graph.EffectiveSegments()[static_cast<size_t>(segment)];
   const SegmentCommitment& sc = commitment.segments[static_cast<size_t>(segment)];
-  const int in_value = graph.SegmentInputs(seg)[0];
-  VEIL_ASSIGN_OR_RETURN(const size_t in_size, PerSampleSize(graph, in_value));
-  if (input.values.dtype() != DType::kInt8 || input.values.rank() < 1 || input.values.dim(0) <= 0 ||
-      input.values.dim(0) > kMaxBatch ||
-      static_cast<size_t>(input.values.size()) != input.values.dim(0) * in_size)
-    return Status::InvalidArgument("segment input does not match the segment's input shape");
-  const size_t B = static_cast<size_t>(input.values.dim(0));
-  VEIL_RETURN_IF_ERROR(CheckHyraxShape(input.commitment, B, in_size, "input"));
+  const std::vector<int> in_ids = graph.SegmentInputs(seg);
+  if (inputs.size() != in_ids.size())
+    return Status::InvalidArgument("segment " + std::to_string(segment) + " reads " +
+                                   std::to_string(in_ids.size()) + " values; " +
+                                   std::to_string(inputs.size()) + " openings given");
+  if (inputs[0].values.rank() < 1) return Status::InvalidArgument("segment input has rank 0");
+  const int64_t batch = inputs[0].values.dim(0);
+  if (batch <= 0 || batch > kMaxBatch)
+    return Status::InvalidArgument("segment input batch out of range");
+  const size_t B = static_cast<size_t>(batch);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    VEIL_ASSIGN_OR_RETURN(const size_t in_size, PerSampleSize(graph, in_ids[i]));
+    const ActivationOpening& in = inputs[i];
+    if (in.values.dtype() != DType::kInt8 || in.values.rank() < 1 || in.values.dim(0) != batch ||
+        static_cast<size_t>(in.values.size()) != B * in_size || in.blinds.size() != B)
+      return Status::InvalidArgument("segment input " + std::to_string(i) + " ('" +
+                                     graph.values[static_cast<size_t>(in_ids[i])].name +
+                                     "') does not match the segment's input shape");
+    VEIL_RETURN_IF_ERROR(CheckMatrixShape(in.commitment, B, in_size, "input"));
+  }
   const CommitmentKey key = SegmentProofKey(graph, commitment);
 
   SegmentProverOutput out;
   out.proof.model_commitment = commitment.digest;
   out.proof.segment = static_cast<uint32_t>(segment);
   out.proof.batch = static_cast<uint32_t>(B);
-  out.proof.input = input.commitment;
-  Transcript t("veil/zk/segment/v1");
+  for (const ActivationOpening& in : inputs) out.proof.inputs.push_back(in.commitment);
+  Transcript t(kDomain);
   AbsorbHeader(&t, commitment.digest, out.proof.segment, sc.public_digest, out.proof.batch,
-               input.commitment);
-  ActivationOpening current = input;
-  size_t to_prove = 0, proven = 0;
-  for (int n = seg.begin; n < seg.end; ++n)
-    to_prove += graph.nodes[static_cast<size_t>(n)].kind != OpKind::kReshape;
+               out.proof.inputs);
+  Prover p{graph, sc, seed, segment, B, key, &t, pool, {}};
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ActivationOpening a = inputs[i];
+    Shape batched{batch};
+    const Shape& s = ValueShape(graph, in_ids[i]);
+    batched.insert(batched.end(), s.begin(), s.end());
+    a.values.Reshape(batched);
+    a.value = in_ids[i];
+    p.values[in_ids[i]] = std::move(a);
+  }
+  const size_t to_prove = ProvenNodes(graph, seg);
+  size_t proven = 0;
   for (int n = seg.begin; n < seg.end; ++n) {
     const Node& node = graph.nodes[static_cast<size_t>(n)];
-    const Shape& out_shape = graph.values[static_cast<size_t>(node.outputs[0])].shape;
-    if (progress && node.kind != OpKind::kReshape)
-      progress(proven++, to_prove, NodeLabel(graph, n));
     if (node.kind == OpKind::kReshape) {
-      Shape batched{static_cast<int64_t>(B)};
-      batched.insert(batched.end(), out_shape.begin(), out_shape.end());
-      current.values.Reshape(batched);
+      ActivationOpening a = p.values.at(node.inputs[0]);
+      Shape batched{batch};
+      const Shape& s = ValueShape(graph, node.outputs[0]);
+      batched.insert(batched.end(), s.begin(), s.end());
+      a.values.Reshape(batched);
+      a.value = node.outputs[0];
+      p.values[node.outputs[0]] = std::move(a);
       continue;
     }
-    if (node.kind == OpKind::kRequantize) {
-      const size_t width = static_cast<size_t>(current.values.size()) / B;
-      const Shape& in_shape = graph.values[static_cast<size_t>(node.inputs[0])].shape;
-      SegmentLayerProof layer;
-      layer.node = static_cast<uint32_t>(n);
-      layer.kind = OpKind::kRequantize;
-      RequantizeStatement rs =
-          DescribeRequantize(node, in_shape, B, width, current.commitment, HyraxCommitment());
-      const std::span<const int8_t> x = current.values.i8();
-      const std::vector<int32_t> x32(x.begin(), x.end());
-      const std::vector<int8_t> y =
-          RequantizeReference(x32, B, width, rs.multiplier, rs.shift, rs.act_min, rs.act_max);
-      ActivationOpening next;
-      Shape batched{static_cast<int64_t>(B)};
-      batched.insert(batched.end(), out_shape.begin(), out_shape.end());
-      next.values = Tensor::FromInt8(batched, y);
-      next.blinds.resize(B);
-      for (Scalar& s : next.blinds) s = Scalar::Random();
-      VEIL_ASSIGN_OR_RETURN(next.commitment, HyraxCommitInt8(key, y, B, width, next.blinds, pool));
-      layer.output = next.commitment;
-      rs.output = next.commitment;
-      AbsorbLayer(&t, layer);
-      RequantizeWitness rw;
-      rw.accumulator = x32;
-      rw.output = y;
-      rw.accumulator_blinds = current.blinds;
-      rw.output_blinds = next.blinds;
-      VEIL_ASSIGN_OR_RETURN(layer.requantize, ProveRequantize(key, rs, rw, &t, pool));
-      out.proof.layers.push_back(std::move(layer));
-      current = std::move(next);
-      continue;
-    }
-    if (node.kind == OpKind::kLookup) {
-      const size_t width = static_cast<size_t>(current.values.size()) / B;
-      const Tensor& table = *node.FindParam("table");
-      const std::vector<int8_t> y = LookupReference(current.values.i8(), table.i8());
-      SegmentLayerProof layer;
-      layer.node = static_cast<uint32_t>(n);
-      layer.kind = OpKind::kLookup;
-      ActivationOpening next;
-      Shape batched{static_cast<int64_t>(B)};
-      batched.insert(batched.end(), out_shape.begin(), out_shape.end());
-      next.values = Tensor::FromInt8(batched, y);
-      next.blinds.resize(B);
-      for (Scalar& s : next.blinds) s = Scalar::Random();
-      VEIL_ASSIGN_OR_RETURN(next.commitment, HyraxCommitInt8(key, y, B, width, next.blinds, pool));
-      layer.output = next.commitment;
-      AbsorbLayer(&t, layer);
-      LookupWitness lw;
-      lw.input = current.values.i8();
-      lw.output = y;
-      lw.input_blinds = current.blinds;
-      lw.output_blinds = next.blinds;
-      VEIL_ASSIGN_OR_RETURN(
-          layer.lookup,
-          ProveLookup(key, DescribeLookup(node, B, width, current.commitment, next.commitment), lw,
-                      &t, pool));
-      out.proof.layers.push_back(std::move(layer));
-      current = std::move(next);
-      continue;
-    }
-    const size_t K = static_cast<size_t>(current.values.size()) / B;
-    const LinearShape ls = DescribeLinear(node, K);
-    const Tensor& w = *node.FindParam("weight");
-    const Tensor& b = *node.FindParam("bias");
-    const CommittedTensor* wc = sc.Find(static_cast<uint32_t>(n), "weight");
-    const CommittedTensor* bc = sc.Find(static_cast<uint32_t>(n), "bias");
-    if (wc == nullptr || bc == nullptr) return Status::Internal("weight commitment missing");
-    const std::vector<int32_t> acc =
-        LinearAccumulators(current.values.i8(), w.i8(), b.i32(), B, K, ls.out);
-    const std::vector<int8_t> y =
-        RequantizeReference(acc, B, ls.out, ls.multiplier, ls.shift, ls.act_min, ls.act_max);
-
+    if (progress) progress(proven++, to_prove, NodeLabel(graph, n));
     SegmentLayerProof layer;
-    layer.node = static_cast<uint32_t>(n);
-    LinearWitness lw;
-    lw.input = current.values.i8();
-    lw.weight = w.i8();
-    lw.bias = b.i32();
-    lw.accumulator = acc;
-    lw.input_blinds = current.blinds;
-    lw.weight_blinds = TensorBlinds(seed, segment, n, "weight", ls.out);
-    lw.bias_blinds = TensorBlinds(seed, segment, n, "bias", 1);
-    lw.accumulator_blinds.resize(B);
-    for (Scalar& s : lw.accumulator_blinds) s = Scalar::Random();
-    VEIL_ASSIGN_OR_RETURN(layer.accumulator,
-                          HyraxCommitInt32(key, acc, B, ls.out, lw.accumulator_blinds, pool));
-    ActivationOpening next;
-    Shape batched{static_cast<int64_t>(B)};
-    batched.insert(batched.end(), out_shape.begin(), out_shape.end());
-    next.values = Tensor::FromInt8(batched, y);
-    next.blinds.resize(B);
-    for (Scalar& s : next.blinds) s = Scalar::Random();
-    VEIL_ASSIGN_OR_RETURN(next.commitment, HyraxCommitInt8(key, y, B, ls.out, next.blinds, pool));
-    layer.output = next.commitment;
-    AbsorbLayer(&t, layer);
-
-    LinearStatement st;
-    st.tokens = static_cast<uint32_t>(B);
-    st.in_features = static_cast<uint32_t>(K);
-    st.out_features = static_cast<uint32_t>(ls.out);
-    st.weight = wc->commitment;
-    st.bias = bc->commitment;
-    st.input = current.commitment;
-    st.accumulator = layer.accumulator;
-    VEIL_ASSIGN_OR_RETURN(layer.linear, ProveLinear(key, st, lw, &t));
-    RequantizeStatement rs;
-    rs.rows = static_cast<uint32_t>(B);
-    rs.cols = static_cast<uint32_t>(ls.out);
-    rs.multiplier = ls.multiplier;
-    rs.shift = ls.shift;
-    rs.act_min = ls.act_min;
-    rs.act_max = ls.act_max;
-    rs.accumulator = layer.accumulator;
-    rs.output = layer.output;
-    RequantizeWitness rw;
-    rw.accumulator = acc;
-    rw.output = y;
-    rw.accumulator_blinds = lw.accumulator_blinds;
-    rw.output_blinds = next.blinds;
-    VEIL_ASSIGN_OR_RETURN(layer.requantize, ProveRequantize(key, rs, rw, &t, pool));
+    const Status s = p.ProveNode(n, &layer);
+    if (!s.ok()) return s.WithContext(NodeLabel(graph, n));
     out.proof.layers.push_back(std::move(layer));
-    current = std::move(next);
   }
   if (progress) progress(to_prove, to_prove, "done");
-  out.output = std::move(current);
+  for (int v : graph.SegmentOutputs(seg)) {
+    out.outputs.push_back(p.values.at(v));
+    out.proof.outputs.push_back(out.outputs.back().commitment);
+  }
+  out.output = out.outputs.front();
   return out;
 }
 
@@ -384,137 +837,119 @@ Status VerifySegment(const Graph& graph, const ModelCommitment& commitment,
   const SegmentCommitment& sc = commitment.segments[static_cast<size_t>(segment)];
   const size_t B = proof.batch;
   if (B == 0 || B > kMaxBatch) return Status::Corrupt("proof batch size out of range");
-  VEIL_ASSIGN_OR_RETURN(const size_t in_size, PerSampleSize(graph, graph.SegmentInputs(seg)[0]));
-  VEIL_RETURN_IF_ERROR(CheckHyraxShape(proof.input, B, in_size, "input"));
+  const std::vector<int> in_ids = graph.SegmentInputs(seg);
+  if (proof.inputs.size() != in_ids.size())
+    return Status::Corrupt("the proof has " + std::to_string(proof.inputs.size()) +
+                           " input commitments, the segment reads " +
+                           std::to_string(in_ids.size()) + " values");
+  for (size_t i = 0; i < in_ids.size(); ++i) {
+    VEIL_ASSIGN_OR_RETURN(const size_t in_size, PerSampleSize(graph, in_ids[i]));
+    VEIL_RETURN_IF_ERROR(CheckMatrixShape(proof.inputs[i], B, in_size, "input"));
+  }
+  if (proof.layers.size() != ProvenNodes(graph, seg))
+    return Status::Corrupt("the proof has " + std::to_string(proof.layers.size()) +
+                           " layers, the segment " + std::to_string(ProvenNodes(graph, seg)));
+  VEIL_ASSIGN_OR_RETURN(std::vector<HyraxCommitment> outputs,
+                        OutputsFromLayers(graph, seg, proof.inputs, proof.layers));
+  if (outputs != proof.outputs)
+    return Status::Corrupt("the proof's output commitments are not its layers' outputs");
   const CommitmentKey key = SegmentProofKey(graph, commitment);
-  Transcript t("veil/zk/segment/v1");
-  AbsorbHeader(&t, commitment.digest, proof.segment, sc.public_digest, proof.batch, proof.input);
-  const HyraxCommitment* current = &proof.input;
+  Transcript t(kDomain);
+  AbsorbHeader(&t, commitment.digest, proof.segment, sc.public_digest, proof.batch, proof.inputs);
   // One batch for the whole segment: every opening's generator MSM becomes one MSM.
   BatchVerifier batch;
-  size_t layer_index = 0;
-  size_t width = in_size;
+  Verifier v{graph, sc, B, key, &t, &batch, {}};
+  for (size_t i = 0; i < in_ids.size(); ++i) v.values[in_ids[i]] = &proof.inputs[i];
+  size_t li = 0;
   for (int n = seg.begin; n < seg.end; ++n) {
     const Node& node = graph.nodes[static_cast<size_t>(n)];
-    if (node.kind == OpKind::kReshape) continue;
-    if (layer_index >= proof.layers.size()) return Status::Corrupt("the proof has too few layers");
-    const SegmentLayerProof& layer = proof.layers[layer_index++];
+    if (node.kind == OpKind::kReshape) {
+      v.values[node.outputs[0]] = v.values.at(node.inputs[0]);
+      continue;
+    }
+    const SegmentLayerProof& layer = proof.layers[li++];
     if (layer.node != static_cast<uint32_t>(n))
       return Status::Corrupt("layer proof for node " + std::to_string(layer.node) + " where node " +
                              std::to_string(n) + " was expected");
     if (layer.kind != node.kind)
       return Status::Corrupt("layer proof for node " + std::to_string(n) + " is for another op");
-    if (node.kind == OpKind::kRequantize) {
-      AbsorbLayer(&t, layer);
-      VEIL_RETURN_IF_ERROR(CheckHyraxShape(layer.output, B, width, "requantize output"));
-      const Shape& in_shape = graph.values[static_cast<size_t>(node.inputs[0])].shape;
-      const Status s = VerifyRequantize(
-          key, DescribeRequantize(node, in_shape, B, width, *current, layer.output),
-          layer.requantize, &t, &batch);
-      if (!s.ok()) return s.WithContext(NodeLabel(graph, n));
-      current = &layer.output;
-      continue;
-    }
-    if (node.kind == OpKind::kLookup) {
-      AbsorbLayer(&t, layer);
-      VEIL_RETURN_IF_ERROR(CheckHyraxShape(layer.output, B, width, "lookup output"));
-      const Status s = VerifyLookup(key, DescribeLookup(node, B, width, *current, layer.output),
-                                    layer.lookup, &t, &batch);
-      if (!s.ok()) return s.WithContext(NodeLabel(graph, n));
-      current = &layer.output;
-      continue;
-    }
-    const LinearShape ls = DescribeLinear(node, width);
-    AbsorbLayer(&t, layer);
-    LinearStatement st;
-    st.tokens = static_cast<uint32_t>(B);
-    st.in_features = static_cast<uint32_t>(width);
-    st.out_features = static_cast<uint32_t>(ls.out);
-    st.weight = sc.Find(layer.node, "weight")->commitment;
-    st.bias = sc.Find(layer.node, "bias")->commitment;
-    st.input = *current;
-    st.accumulator = layer.accumulator;
-    Status s = VerifyLinear(key, st, layer.linear, &t, &batch);
+    const Status s = v.VerifyNode(n, layer);
     if (!s.ok()) return s.WithContext(NodeLabel(graph, n));
-    RequantizeStatement rs;
-    rs.rows = static_cast<uint32_t>(B);
-    rs.cols = static_cast<uint32_t>(ls.out);
-    rs.multiplier = ls.multiplier;
-    rs.shift = ls.shift;
-    rs.act_min = ls.act_min;
-    rs.act_max = ls.act_max;
-    rs.accumulator = layer.accumulator;
-    rs.output = layer.output;
-    s = VerifyRequantize(key, rs, layer.requantize, &t, &batch);
-    if (!s.ok()) return s.WithContext(NodeLabel(graph, n));
-    current = &layer.output;
-    width = ls.out;
+    v.values[node.outputs[0]] = &layer.output;
   }
-  if (layer_index != proof.layers.size()) return Status::Corrupt("the proof has extra layers");
   return batch.Check(key);
 }
 
 Status VerifyChain(const Graph& graph, const ModelCommitment& commitment,
                    std::span<const SegmentProof> proofs) {
   if (proofs.empty()) return Status::InvalidArgument("no proofs to verify");
+  const std::vector<Segment> segments = graph.EffectiveSegments();
+  std::map<int, const HyraxCommitment*> produced;  // value id -> output commitment
   for (size_t i = 0; i < proofs.size(); ++i) {
     const SegmentProof& p = proofs[i];
     if (i > 0 && p.segment != proofs[i - 1].segment + 1)
       return Status::Corrupt("proof " + std::to_string(i) + " is for segment " +
                              std::to_string(p.segment) + ", expected segment " +
                              std::to_string(proofs[i - 1].segment + 1));
-    if (i > 0 && !(p.input == proofs[i - 1].output()))
-      return Status::Corrupt("segment " + std::to_string(p.segment) +
-                             ": input commitment is not the previous segment's output commitment");
     Status s = VerifySegment(graph, commitment, p);
     if (!s.ok()) return s.WithContext("segment " + std::to_string(p.segment) + " fails");
+    const Segment& seg = segments[p.segment];
+    const std::vector<int> in_ids = graph.SegmentInputs(seg);
+    for (size_t k = 0; k < in_ids.size(); ++k) {
+      auto it = produced.find(in_ids[k]);
+      // Values produced before the chain's first segment (or graph inputs) are not checked.
+      if (it == produced.end()) continue;
+      if (!(p.inputs[k] == *it->second))
+        return Status::Corrupt("segment " + std::to_string(p.segment) + ": input commitment of '" +
+                               graph.values[static_cast<size_t>(in_ids[k])].name +
+                               "' is not the output commitment of the segment that produced it");
+    }
+    const std::vector<int> out_ids = graph.SegmentOutputs(seg);
+    for (size_t k = 0; k < out_ids.size(); ++k) produced[out_ids[k]] = &p.outputs[k];
   }
   return Status::Ok();
 }
 
-std::vector<uint8_t> SerializeActivationOpening(const ActivationOpening& a) {
-  std::vector<uint8_t> out(kOpeningMagic.begin(), kOpeningMagic.end());
-  WriteU32(&out, kOpeningVersion);
-  WriteU32(&out, static_cast<uint32_t>(a.values.rank()));
-  for (int64_t d : a.values.shape()) WriteU64(&out, static_cast<uint64_t>(d));
+namespace {
+
+void WriteOpening(std::vector<uint8_t>* out, const ActivationOpening& a) {
+  WriteU32(out, static_cast<uint32_t>(a.value));
+  WriteU32(out, static_cast<uint32_t>(a.values.rank()));
+  for (int64_t d : a.values.shape()) WriteU64(out, static_cast<uint64_t>(d));
   const std::span<const int8_t> v = a.values.i8();
-  out.insert(out.end(), reinterpret_cast<const uint8_t*>(v.data()),
-             reinterpret_cast<const uint8_t*>(v.data()) + v.size());
-  WriteScalars(&out, a.blinds);
-  WriteHyraxCommitment(&out, a.commitment);
-  return out;
+  out->insert(out->end(), reinterpret_cast<const uint8_t*>(v.data()),
+              reinterpret_cast<const uint8_t*>(v.data()) + v.size());
+  WriteScalars(out, a.blinds);
+  WriteHyraxCommitment(out, a.commitment);
 }
 
-Result<ActivationOpening> ParseActivationOpening(std::span<const uint8_t> bytes,
-                                                 const CommitmentKey& key) {
-  ZkReader in(bytes);
-  VEIL_ASSIGN_OR_RETURN(auto magic, in.ReadBytes(8));
-  if (!std::equal(magic.begin(), magic.end(), kOpeningMagic.begin()))
-    return Status::Corrupt("not a veil activation opening (bad magic)");
-  VEIL_ASSIGN_OR_RETURN(uint32_t version, in.ReadU32());
-  if (version != kOpeningVersion)
-    return Status::Corrupt("activation opening version " + std::to_string(version));
-  VEIL_ASSIGN_OR_RETURN(uint32_t rank, in.ReadU32());
+Result<ActivationOpening> ReadOpening(ZkReader* in, const CommitmentKey& key, bool named) {
+  ActivationOpening a;
+  if (named) {
+    VEIL_ASSIGN_OR_RETURN(uint32_t value, in->ReadU32());
+    if (value != 0xFFFFFFFFu && value >= (uint32_t{1} << 24))
+      return Status::Corrupt("activation opening value id out of range");
+    a.value = value == 0xFFFFFFFFu ? -1 : static_cast<int>(value);
+  }
+  VEIL_ASSIGN_OR_RETURN(uint32_t rank, in->ReadU32());
   if (rank < 2 || rank > 9)
     return Status::Corrupt("activation opening rank " + std::to_string(rank));
   Shape shape;
   uint64_t count = 1;
   for (uint32_t i = 0; i < rank; ++i) {
-    VEIL_ASSIGN_OR_RETURN(uint64_t d, in.ReadU64());
-    if (d == 0 || d > (uint64_t{1} << 24) || count * d > in.remaining())
+    VEIL_ASSIGN_OR_RETURN(uint64_t d, in->ReadU64());
+    if (d == 0 || d > (uint64_t{1} << 24) || count * d > in->remaining())
       return Status::Corrupt("activation opening dimension out of range");
     count *= d;
     shape.push_back(static_cast<int64_t>(d));
   }
-  VEIL_ASSIGN_OR_RETURN(auto raw, in.ReadBytes(count));
+  VEIL_ASSIGN_OR_RETURN(auto raw, in->ReadBytes(count));
   std::vector<int8_t> values(raw.begin(), raw.end());
   for (int8_t v : values)
     if (v == -128) return Status::Corrupt("activation opening holds -128, outside [-127, 127]");
-  ActivationOpening a;
   a.values = Tensor::FromInt8(shape, std::move(values));
-  VEIL_ASSIGN_OR_RETURN(a.blinds, in.ReadScalars(static_cast<uint32_t>(shape[0])));
-  VEIL_ASSIGN_OR_RETURN(a.commitment, ReadHyraxCommitment(&in));
-  VEIL_RETURN_IF_ERROR(in.ExpectEnd());
+  VEIL_ASSIGN_OR_RETURN(a.blinds, in->ReadScalars(static_cast<uint32_t>(shape[0])));
+  VEIL_ASSIGN_OR_RETURN(a.commitment, ReadHyraxCommitment(in));
   const size_t rows = static_cast<size_t>(shape[0]);
   if (a.blinds.size() != rows)
     return Status::Corrupt("activation opening: one blind per row expected");
@@ -524,31 +959,63 @@ Result<ActivationOpening> ParseActivationOpening(std::span<const uint8_t> bytes,
   return a;
 }
 
+}  // namespace
+
+std::vector<uint8_t> SerializeActivationOpenings(std::span<const ActivationOpening> openings) {
+  std::vector<uint8_t> out(kOpeningMagic.begin(), kOpeningMagic.end());
+  WriteU32(&out, kOpeningVersion);
+  WriteU32(&out, static_cast<uint32_t>(openings.size()));
+  for (const ActivationOpening& a : openings) WriteOpening(&out, a);
+  return out;
+}
+
+std::vector<uint8_t> SerializeActivationOpening(const ActivationOpening& a) {
+  return SerializeActivationOpenings(std::span(&a, 1));
+}
+
+Result<std::vector<ActivationOpening>> ParseActivationOpenings(std::span<const uint8_t> bytes,
+                                                               const CommitmentKey& key) {
+  ZkReader in(bytes);
+  VEIL_ASSIGN_OR_RETURN(auto magic, in.ReadBytes(8));
+  if (!std::equal(magic.begin(), magic.end(), kOpeningMagic.begin()))
+    return Status::Corrupt("not a veil activation opening (bad magic)");
+  VEIL_ASSIGN_OR_RETURN(uint32_t version, in.ReadU32());
+  if (version != 1 && version != kOpeningVersion)
+    return Status::Corrupt("activation opening version " + std::to_string(version));
+  uint32_t count = 1;
+  if (version == kOpeningVersion) {
+    VEIL_ASSIGN_OR_RETURN(count, in.ReadU32());
+    if (count == 0 || count > kMaxSegmentValues)
+      return Status::Corrupt("activation opening count " + std::to_string(count));
+  }
+  std::vector<ActivationOpening> out;
+  for (uint32_t i = 0; i < count; ++i) {
+    VEIL_ASSIGN_OR_RETURN(ActivationOpening a, ReadOpening(&in, key, version == kOpeningVersion));
+    out.push_back(std::move(a));
+  }
+  VEIL_RETURN_IF_ERROR(in.ExpectEnd());
+  return out;
+}
+
+Result<ActivationOpening> ParseActivationOpening(std::span<const uint8_t> bytes,
+                                                 const CommitmentKey& key) {
+  VEIL_ASSIGN_OR_RETURN(std::vector<ActivationOpening> all, ParseActivationOpenings(bytes, key));
+  if (all.size() != 1)
+    return Status::InvalidArgument("the opening file holds " + std::to_string(all.size()) +
+                                   " activations, one expected");
+  return std::move(all[0]);
+}
+
 std::vector<uint8_t> SerializeSegmentProof(const SegmentProof& p) {
   std::vector<uint8_t> out(kProofMagic.begin(), kProofMagic.end());
   WriteU32(&out, kProofVersion);
   out.insert(out.end(), p.model_commitment.begin(), p.model_commitment.end());
   WriteU32(&out, p.segment);
   WriteU32(&out, p.batch);
-  WriteHyraxCommitment(&out, p.input);
+  WriteU32(&out, static_cast<uint32_t>(p.inputs.size()));
+  for (const HyraxCommitment& c : p.inputs) WriteHyraxCommitment(&out, c);
   WriteU32(&out, static_cast<uint32_t>(p.layers.size()));
-  for (const SegmentLayerProof& l : p.layers) {
-    WriteU32(&out, l.node);
-    if (l.kind == OpKind::kLookup) {
-      WriteHyraxCommitment(&out, l.output);
-      WriteLookupProof(&out, l.lookup);
-      continue;
-    }
-    if (l.kind == OpKind::kRequantize) {
-      WriteHyraxCommitment(&out, l.output);
-      WriteRequantizeProof(&out, l.requantize);
-      continue;
-    }
-    WriteHyraxCommitment(&out, l.accumulator);
-    WriteHyraxCommitment(&out, l.output);
-    WriteLinearProof(&out, l.linear);
-    WriteRequantizeProof(&out, l.requantize);
-  }
+  for (const SegmentLayerProof& l : p.layers) WriteLayer(&out, l);
   return out;
 }
 
@@ -569,71 +1036,30 @@ Result<SegmentProof> ParseSegmentProof(std::span<const uint8_t> bytes, const Gra
   if (p.batch == 0 || p.batch > kMaxBatch) return Status::Corrupt("proof batch size out of range");
   VEIL_RETURN_IF_ERROR(CheckSegmentProvable(graph, static_cast<int>(p.segment)));
   const Segment seg = graph.EffectiveSegments()[p.segment];
-  VEIL_ASSIGN_OR_RETURN(p.input, ReadHyraxCommitment(&in));
-  VEIL_ASSIGN_OR_RETURN(size_t width, PerSampleSize(graph, graph.SegmentInputs(seg)[0]));
-  VEIL_RETURN_IF_ERROR(CheckHyraxShape(p.input, p.batch, width, "input"));
+  const std::vector<int> in_ids = graph.SegmentInputs(seg);
+  VEIL_ASSIGN_OR_RETURN(uint32_t inputs, in.ReadU32());
+  if (inputs != in_ids.size())
+    return Status::Corrupt("the proof has " + std::to_string(inputs) +
+                           " input commitments, the segment reads " +
+                           std::to_string(in_ids.size()) + " values");
+  for (int v : in_ids) {
+    VEIL_ASSIGN_OR_RETURN(HyraxCommitment c, ReadHyraxCommitment(&in));
+    VEIL_ASSIGN_OR_RETURN(size_t width, PerSampleSize(graph, v));
+    VEIL_RETURN_IF_ERROR(CheckMatrixShape(c, p.batch, width, "input"));
+    p.inputs.push_back(std::move(c));
+  }
   VEIL_ASSIGN_OR_RETURN(uint32_t count, in.ReadU32());
-  size_t proven = 0;
-  for (int n = seg.begin; n < seg.end; ++n)
-    proven += graph.nodes[static_cast<size_t>(n)].kind != OpKind::kReshape;
+  const size_t proven = ProvenNodes(graph, seg);
   if (count != proven)
     return Status::Corrupt("the proof has " + std::to_string(count) + " layers, the segment " +
                            std::to_string(proven));
   for (int n = seg.begin; n < seg.end; ++n) {
-    const Node& node = graph.nodes[static_cast<size_t>(n)];
-    if (node.kind == OpKind::kReshape) continue;
-    if (node.kind == OpKind::kRequantize) {
-      SegmentLayerProof l;
-      l.kind = OpKind::kRequantize;
-      VEIL_ASSIGN_OR_RETURN(l.node, in.ReadU32());
-      if (l.node != static_cast<uint32_t>(n))
-        return Status::Corrupt("layer proof for the wrong node");
-      VEIL_ASSIGN_OR_RETURN(l.output, ReadHyraxCommitment(&in));
-      VEIL_RETURN_IF_ERROR(CheckHyraxShape(l.output, p.batch, width, "requantize output"));
-      RequantizeStatement rs;
-      rs.rows = p.batch;
-      rs.cols = static_cast<uint32_t>(width);
-      rs.output = l.output;
-      VEIL_ASSIGN_OR_RETURN(l.requantize, ReadRequantizeProof(&in, rs));
-      p.layers.push_back(std::move(l));
-      continue;
-    }
-    if (node.kind == OpKind::kLookup) {
-      SegmentLayerProof l;
-      l.kind = OpKind::kLookup;
-      VEIL_ASSIGN_OR_RETURN(l.node, in.ReadU32());
-      if (l.node != static_cast<uint32_t>(n))
-        return Status::Corrupt("layer proof for the wrong node");
-      VEIL_ASSIGN_OR_RETURN(l.output, ReadHyraxCommitment(&in));
-      VEIL_RETURN_IF_ERROR(CheckHyraxShape(l.output, p.batch, width, "lookup output"));
-      LookupStatement st;
-      st.rows = p.batch;
-      st.cols = static_cast<uint32_t>(width);
-      VEIL_ASSIGN_OR_RETURN(l.lookup, ReadLookupProof(&in, st));
-      p.layers.push_back(std::move(l));
-      continue;
-    }
-    const size_t out = static_cast<size_t>(node.FindParam("weight")->dim(0));
-    SegmentLayerProof l;
-    VEIL_ASSIGN_OR_RETURN(l.node, in.ReadU32());
-    if (l.node != static_cast<uint32_t>(n))
-      return Status::Corrupt("layer proof for the wrong node");
-    VEIL_ASSIGN_OR_RETURN(l.accumulator, ReadHyraxCommitment(&in));
-    VEIL_ASSIGN_OR_RETURN(l.output, ReadHyraxCommitment(&in));
-    VEIL_RETURN_IF_ERROR(CheckHyraxShape(l.accumulator, p.batch, out, "accumulator"));
-    VEIL_RETURN_IF_ERROR(CheckHyraxShape(l.output, p.batch, out, "output"));
-    LinearStatement st;
-    st.input.col_vars = static_cast<uint32_t>(CeilLog2(width));
-    VEIL_ASSIGN_OR_RETURN(l.linear, ReadLinearProof(&in, st));
-    RequantizeStatement rs;
-    rs.rows = p.batch;
-    rs.cols = static_cast<uint32_t>(out);
-    rs.output = l.output;
-    VEIL_ASSIGN_OR_RETURN(l.requantize, ReadRequantizeProof(&in, rs));
+    if (graph.nodes[static_cast<size_t>(n)].kind == OpKind::kReshape) continue;
+    VEIL_ASSIGN_OR_RETURN(SegmentLayerProof l, ReadLayer(&in, graph, n, p.batch));
     p.layers.push_back(std::move(l));
-    width = out;
   }
   VEIL_RETURN_IF_ERROR(in.ExpectEnd());
+  VEIL_ASSIGN_OR_RETURN(p.outputs, OutputsFromLayers(graph, seg, p.inputs, p.layers));
   return p;
 }
 

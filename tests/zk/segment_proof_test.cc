@@ -126,10 +126,12 @@ TEST(SegmentProof, RejectsChangedOutputInputSegmentAndCommitment) {
   SegmentProof p = c.proofs[0];
   p.layers.back().output.rows[0] = p.layers.back().output.rows[0] + Point::Generator();
   EXPECT_FALSE(VerifySegment(c.graph, c.commitment, p).ok());
+  p.outputs[0] = p.layers.back().output;  // consistent bookkeeping: the proof itself fails
+  EXPECT_FALSE(VerifySegment(c.graph, c.commitment, p).ok());
   // A changed input: segment 1's proof with another input commitment breaks the chain and
   // the proof itself.
   std::vector<SegmentProof> chain = c.proofs;
-  chain[1].input.rows[1] = chain[1].input.rows[1] + Point::Generator();
+  chain[1].inputs[0].rows[1] = chain[1].inputs[0].rows[1] + Point::Generator();
   EXPECT_FALSE(VerifyChain(c.graph, c.commitment, chain).ok());
   EXPECT_FALSE(VerifySegment(c.graph, c.commitment, chain[1]).ok());
   // A proof for segment 0 presented as segment 1.

@@ -54,6 +54,9 @@ struct RequantizeStatement {
 
 struct RequantizeWitness {
   std::span<const int32_t> accumulator;
+  // Instead of `accumulator`: wider accumulators with |A| < 2^39 (Add's a·Ma + b·Mb, used with
+  // multiplier 1). |A·M| stays below 2^62, so every quantity above stays below 2^71.
+  std::span<const int64_t> accumulator64;
   std::span<const int8_t> output;
   std::vector<Scalar> accumulator_blinds, output_blinds;
 };

@@ -1,31 +1,47 @@
-// Proofs of whole segments, chained through activation commitments (issue 5, first slice).
+// Proofs of whole segments, chained through activation commitments (issue 5).
 //
 // Activation layout: an int8 activation with batch B and per-sample shape S is committed as
-// a Hyrax matrix with B rows of NumElements(S) columns (per-sample row-major order). Reshape
-// keeps that order, so it is the identity on commitments; a Linear whose per-sample input
-// is one-dimensional [K] reads exactly this matrix (T = B tokens).
+// a Hyrax matrix with B rows of NumElements(S) columns (per-sample row-major order, so NCHW
+// images are [B, C·H·W] with column c·H·W + i·W + j). Reshape keeps that order, so it is the
+// identity on commitments.
 //
-// Provable today: segments with one input and one output value whose nodes are Reshape,
-// Linear (per-sample input of rank 1, with its fused Requantize/clamp), Lookup (any
-// per-sample shape, against the node's public table; lookup_proof.h) and Requantize (any
-// per-sample shape; per-channel parameters along the last axis; requantize_proof.h with
-// the input commitment as the accumulator). Any other op, or a Linear over a rank > 1
-// input, is refused with kUnsupported naming the node and op.
+// Segments are DAGs: the prover and verifier keep a map value id -> committed activation
+// (prover: ActivationOpening, verifier: HyraxCommitment) seeded with the segment's inputs
+// (Graph::SegmentInputs order); each node reads its inputs from the map and adds its output,
+// so internal fan-out (a residual Add) and several inputs/outputs (Graph::SegmentOutputs)
+// need nothing special. Provable ops (each with its own sub-proof, see docs/zk.md):
+//   Reshape      identity on commitments
+//   Linear       per-sample input of rank 1: LinearProof + RequantizeProof (linear_proof.h)
+//   Conv2d       group 1: ConvProof + RequantizeProof with per-column parameters
+//                (conv_proof.h); other groups are refused with kUnsupported naming the node
+//   Lookup       LookupProof against the node's public table (lookup_proof.h)
+//   Requantize   RequantizeProof with the int8 input commitment as accumulator
+//   Add          two int8 inputs of one shape: the accumulator commitment a·Ma + b·Mb is
+//                formed homomorphically by both sides, then RequantizeProof (multiplier 1,
+//                the node's shift; |acc| < 2^39); the `constant` and broadcast forms are
+//                refused
+//   MaxPool2d    MaxProof (pool_proof.h), kernels of at most 7 taps
+//   AvgPool2d, ReduceMean   MeanProof (pool_proof.h), any divisor per output
+// Anything else is refused with kUnsupported naming the node and op.
 //
-// A segment proof binds (via its transcript, which absorbs all of it before any challenge)
-// the model commitment digest, the segment index, the segment's public digest, the batch
-// size and the input commitment; per Linear it carries the accumulator and output
-// commitments, a LinearProof (against the committed weight and bias of the model
-// commitment) and a RequantizeProof; per Lookup the output commitment and a LookupProof.
-// The output commitment of segment i is the input commitment that segment i + 1's proof
-// must carry, which VerifyChain checks.
+// A segment proof binds (via its transcript, domain "veil/zk/segment/v3", which absorbs all
+// of it before any challenge) the model commitment digest, the segment index, the segment's
+// public digest, the batch size and every input commitment; per proven node it absorbs the
+// node index and the accumulator and output commitments before that node's sub-proofs draw
+// challenges. The output commitments of segment i are the input commitments of the segments
+// that read those values, which VerifyChain checks by value id.
 //
-// Proof file: "VEILZKP\0" | u32 version = 2 | 32-byte model commitment digest |
-//   u32 segment | u32 batch | input commitment | u32 #layers | per layer: u32 node, then
-//   for a Linear node: accumulator commitment | output commitment | LinearProof |
-//   RequantizeProof; for a Lookup node: output commitment | LookupProof; for a Requantize
-//   node: output commitment | RequantizeProof. (Which one is
-//   fixed by the graph, not by the bytes. Version 1, Linear-only, is no longer read.)
+// Proof file (version 3): "VEILZKP\0" | u32 version = 3 | 32-byte model commitment digest |
+//   u32 segment | u32 batch | u32 #inputs | input commitments | u32 #layers | per proven node:
+//   u32 node, then by op (fixed by the graph, not by the bytes):
+//     Linear:      accumulator | output | LinearProof | RequantizeProof
+//     Conv2d:      accumulator | output | ConvProof | RequantizeProof
+//     Lookup:      output | LookupProof
+//     Requantize:  output | RequantizeProof
+//     Add:         output | RequantizeProof
+//     MaxPool2d:   output | MaxProof
+//     AvgPool2d, ReduceMean: output | MeanProof
+// Version 2 (single-chain, one input) and 1 are no longer read (error naming the version).
 // Decoding is strict (bounded counts, exact shapes from the statement, no trailing bytes).
 #pragma once
 
@@ -38,46 +54,53 @@
 #include "veil/graph.h"
 #include "veil/status.h"
 #include "veil/tensor.h"
+#include "veil/zk/conv_proof.h"
 #include "veil/zk/hyrax.h"
 #include "veil/zk/linear_proof.h"
 #include "veil/zk/lookup_proof.h"
 #include "veil/zk/model_commitment.h"
+#include "veil/zk/pool_proof.h"
 #include "veil/zk/requantize_proof.h"
 
 namespace veil::zk {
 
 // A committed activation and its opening (what a prover hands to the next segment's prover;
-// the client keeps the opening of the first input and receives that of the last output).
+// the client keeps the opening of the first input and receives those of the last outputs).
 struct ActivationOpening {
   Tensor values;  // int8 [B, ...]
   std::vector<Scalar> blinds;
   HyraxCommitment commitment;
+  int value = -1;  // the graph value it commits to (-1: not named; segment outputs are named)
 };
 
-// One proven node. Linear nodes use accumulator, output, linear and requantize; Lookup
-// nodes output and lookup; Requantize nodes output and requantize (the other members stay
-// empty).
+// One proven node. Which members are used depends on the op (see the file comment); the
+// others stay empty.
 struct SegmentLayerProof {
   uint32_t node = 0;
-  OpKind kind = OpKind::kLinear;  // kLinear, kLookup or kRequantize; not serialized (the
-                                  // graph fixes it)
-  HyraxCommitment accumulator;
+  OpKind kind = OpKind::kLinear;  // not serialized (the graph fixes it)
+  HyraxCommitment accumulator;    // Linear, Conv2d
   HyraxCommitment output;
   LinearProof linear;
-  RequantizeProof requantize;
+  ConvProof conv;
+  RequantizeProof requantize;  // Linear, Conv2d, Requantize, Add
   LookupProof lookup;
+  MaxProof max;    // MaxPool2d
+  MeanProof mean;  // AvgPool2d, ReduceMean
 };
 
 struct SegmentProof {
   Digest model_commitment{};
   uint32_t segment = 0;
   uint32_t batch = 0;
-  HyraxCommitment input;
+  std::vector<HyraxCommitment> inputs;  // Graph::SegmentInputs order
   std::vector<SegmentLayerProof> layers;
+  // Graph::SegmentOutputs order. Not serialized: ProveSegment and ParseSegmentProof derive it
+  // from the layers, and VerifySegment checks that it matches them.
+  std::vector<HyraxCommitment> outputs;
 
-  // The commitment to the segment's output (the input's when the segment has only
-  // Reshapes).
-  const HyraxCommitment& output() const { return layers.empty() ? input : layers.back().output; }
+  const HyraxCommitment& input() const { return inputs.front(); }
+  // The commitment to the segment's first output.
+  const HyraxCommitment& output() const { return outputs.front(); }
 };
 
 // Ok if every node of the segment is provable; else kUnsupported naming the first node that
@@ -92,7 +115,8 @@ Result<ActivationOpening> CommitActivation(const CommitmentKey& key, const Tenso
 
 struct SegmentProverOutput {
   SegmentProof proof;
-  ActivationOpening output;
+  ActivationOpening output;                // the first output (outputs[0])
+  std::vector<ActivationOpening> outputs;  // Graph::SegmentOutputs order, values named
 };
 
 // Progress of a segment proof: called before each proven node (done = nodes proven so far,
@@ -107,24 +131,36 @@ Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitme
                                          const ActivationOpening& input,
                                          const ProveProgress& progress = {},
                                          ThreadPool* pool = nullptr);
+// The general form: one opening per Graph::SegmentInputs value, in that order.
+Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitment& commitment,
+                                         const CommitmentSeed& seed, int segment,
+                                         std::span<const ActivationOpening> inputs,
+                                         const ProveProgress& progress = {},
+                                         ThreadPool* pool = nullptr);
 
 // Checks a proof for `segment` of `graph` under `commitment`. The graph supplies the public
 // parameters; it must match the commitment (CheckCommitmentMatchesGraph).
 Status VerifySegment(const Graph& graph, const ModelCommitment& commitment,
                      const SegmentProof& proof);
 
-// Checks proofs[0..n) as a chain: proof i is for segment first + i, and each proof's input
-// commitment is the previous proof's output commitment. Errors name the first failing
-// segment.
+// Checks proofs[0..n) as a chain: proof i is for segment first + i, and every input
+// commitment of a proof whose value an earlier proof of the chain produced equals that
+// proof's output commitment (matched by value id). Errors name the first failing segment.
 Status VerifyChain(const Graph& graph, const ModelCommitment& commitment,
                    std::span<const SegmentProof> proofs);
 
-// Opening file (private: it reveals the activation): "VEILZKO\0" | u32 version = 1 |
-// u32 rank | u64 dims... | int8 values | blinds (counted scalars) | Hyrax commitment.
-// Parsing checks that the commitment opens to the values with the blinds.
+// Opening file (private: it reveals the activations): "VEILZKO\0" | u32 version = 2 |
+// u32 count (1..64) | per activation: i32 value id (-1: unnamed) | u32 rank | u64 dims... |
+// int8 values | blinds (counted scalars) | Hyrax commitment. Version 1 files (one unnamed
+// activation, no count and id) are still read. Parsing checks that every commitment opens to
+// its values with its blinds.
 std::vector<uint8_t> SerializeActivationOpening(const ActivationOpening& opening);
+std::vector<uint8_t> SerializeActivationOpenings(std::span<const ActivationOpening> openings);
+// Exactly one activation.
 Result<ActivationOpening> ParseActivationOpening(std::span<const uint8_t> bytes,
                                                  const CommitmentKey& key);
+Result<std::vector<ActivationOpening>> ParseActivationOpenings(std::span<const uint8_t> bytes,
+                                                               const CommitmentKey& key);
 
 std::vector<uint8_t> SerializeSegmentProof(const SegmentProof& proof);
 // Shapes come from the graph (public), so decoding needs it.
