@@ -1,6 +1,7 @@
 // libFuzzer target: strict decoding of zk wire objects from arbitrary bytes: ristretto255
 // points, scalars mod l, counted vectors, model commitment files, Linear-layer,
-// requantization and Lookup (LogUp) proofs.
+// requantization, Lookup (LogUp), Conv2d, max-pool and mean proofs, and whole segment proofs
+// (format v3) of a small Conv2d -> MaxPool2d -> Add -> AvgPool2d graph.
 // Whatever decodes must re-encode to exactly the bytes it came from (canonical encodings
 // are unique), agree with libsodium's validity check, and survive arithmetic; whatever
 // fails must say why.
@@ -11,12 +12,16 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "veil/graph.h"
+#include "veil/zk/conv_proof.h"
 #include "veil/zk/linear_proof.h"
 #include "veil/zk/lookup_proof.h"
 #include "veil/zk/model_commitment.h"
+#include "veil/zk/pool_proof.h"
 #include "veil/zk/requantize_proof.h"
 #include "veil/zk/ristretto.h"
 #include "veil/zk/scalar.h"
+#include "veil/zk/segment_proof.h"
 #include "veil/zk/serialize.h"
 
 namespace {
@@ -122,6 +127,103 @@ void CheckLookupProof(const uint8_t* data, size_t size) {
           "lookup proof does not re-encode to its bytes");
 }
 
+// Decodes with `read`, re-encodes with `write`: the bytes consumed must come back.
+template <typename Read, typename Write>
+void CheckRoundTrip(const uint8_t* data, size_t size, Read read, Write write, const char* what) {
+  veil::zk::ZkReader reader({data, size});
+  auto p = read(&reader);
+  if (!p.ok()) {
+    Require(!p.status().message().empty(), what);
+    return;
+  }
+  std::vector<uint8_t> again;
+  write(&again, *p);
+  Require(again.size() == reader.position() && std::memcmp(again.data(), data, again.size()) == 0,
+          what);
+}
+
+// Conv2d over [2,3,3] with a 3x3 kernel, pad 1, 4 output channels (layout sumcheck of
+// 2 + 4 rounds, kernel sumcheck of 5), a 2×2 max pool with a padding tap (4 taps, one digit
+// range proof) and a mean over windows of 1..4 elements.
+void CheckImageOpProofs(const uint8_t* data, size_t size) {
+  veil::zk::ConvShape conv;
+  conv.c = 2, conv.h = 3, conv.w = 3, conv.o = 4, conv.kh = 3, conv.kw = 3, conv.pt = 1,
+  conv.pl = 1, conv.oh = 3, conv.ow = 3;
+  CheckRoundTrip(
+      data, size, [&](veil::zk::ZkReader* r) { return veil::zk::ReadConvProof(r, conv); },
+      veil::zk::WriteConvProof, "conv proof does not re-encode to its bytes");
+  static const veil::zk::PoolWindows max_windows =
+      veil::zk::Pool2dWindows(2, 3, 3, 2, 2, 2, 2, 0, 0, 2, 2, true, false);
+  static const veil::zk::PoolWindows mean_windows =
+      veil::zk::Pool2dWindows(2, 3, 3, 2, 2, 2, 2, 0, 0, 2, 2, false, false);
+  veil::zk::PoolStatement st;
+  st.rows = 2;
+  st.windows = &max_windows;
+  CheckRoundTrip(
+      data, size, [&](veil::zk::ZkReader* r) { return veil::zk::ReadMaxProof(r, st); },
+      veil::zk::WriteMaxProof, "max proof does not re-encode to its bytes");
+  st.windows = &mean_windows;
+  CheckRoundTrip(
+      data, size, [&](veil::zk::ZkReader* r) { return veil::zk::ReadMeanProof(r, st); },
+      veil::zk::WriteMeanProof, "mean proof does not re-encode to its bytes");
+}
+
+// x [1,4,4] -> Conv2d 2x2 (2 channels, [2,3,3]) -> MaxPool2d 2x2 pad (0,0,1,1) [2,2,2] | Add
+// with itself -> AvgPool2d [2,1,1]: one segment. A whole input that parses as a segment
+// proof re-serializes to itself.
+const veil::Graph& SegmentGraph() {
+  static const veil::Graph* g = [] {
+    auto* graph = new veil::Graph;
+    auto value = [&](veil::Shape s) {
+      return graph->AddValue(
+          {"v" + std::to_string(graph->values.size()), veil::DType::kInt8, s, 1.0});
+    };
+    auto node = [&](veil::OpKind kind, std::vector<int> in, veil::Shape out) {
+      veil::Node n;
+      n.kind = kind;
+      n.name = "n" + std::to_string(graph->nodes.size());
+      n.inputs = std::move(in);
+      n.outputs = {value(out)};
+      graph->nodes.push_back(n);
+      return &graph->nodes.back();
+    };
+    graph->inputs = {value({1, 4, 4})};
+    veil::Node* c = node(veil::OpKind::kConv2d, {graph->inputs[0]}, {2, 3, 3});
+    c->SetParam("weight", veil::Tensor::FromInt8({2, 1, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8}));
+    c->SetParam("bias", veil::Tensor::FromInt32({2}, {1, 2}));
+    c->SetParam("multiplier", veil::Tensor::FromInt32({1}, {1 << 30}));
+    c->SetParam("shift", veil::Tensor::FromInt32({1}, {33}));
+    veil::Node* m = node(veil::OpKind::kMaxPool2d, {c->outputs[0]}, {2, 2, 2});
+    m->SetAttr("kernel", {2, 2});
+    m->SetAttr("strides", {2, 2});
+    m->SetAttr("pads", {0, 0, 1, 1});
+    const int mo = m->outputs[0];
+    veil::Node* a = node(veil::OpKind::kAdd, {mo, mo}, {2, 2, 2});
+    a->SetParam("multiplier_a", veil::Tensor::FromInt32({1}, {1 << 30}));
+    a->SetParam("multiplier_b", veil::Tensor::FromInt32({1}, {1 << 29}));
+    a->SetParam("shift", veil::Tensor::FromInt32({1}, {31}));
+    veil::Node* p = node(veil::OpKind::kAvgPool2d, {a->outputs[0]}, {2, 1, 1});
+    p->SetAttr("kernel", {2, 2});
+    p->SetAttr("strides", {2, 2});
+    graph->outputs = {p->outputs[0]};
+    Require(veil::ValidateGraph(*graph).ok(), "fuzz segment graph is valid");
+    return graph;
+  }();
+  return *g;
+}
+
+void CheckSegmentProof(const uint8_t* data, size_t size) {
+  veil::Result<veil::zk::SegmentProof> p =
+      veil::zk::ParseSegmentProof({data, size}, SegmentGraph());
+  if (!p.ok()) {
+    Require(!p.status().message().empty(), "segment proof error without a message");
+    return;
+  }
+  const std::vector<uint8_t> again = veil::zk::SerializeSegmentProof(*p);
+  Require(again.size() == size && std::memcmp(again.data(), data, size) == 0,
+          "segment proof does not re-serialize to its bytes");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -161,5 +263,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckLinearProof(data, size);
   CheckRequantizeProof(data, size);
   CheckLookupProof(data, size);
+  CheckImageOpProofs(data, size);
+  CheckSegmentProof(data, size);
   return 0;
 }

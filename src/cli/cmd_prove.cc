@@ -1,14 +1,16 @@
 // veil prove MODEL.veil --commitment MODEL.commit --segment I
-//            (--input X.npy | --images SPEC | --opening PREV.opening) -o PROOF [--threads N]
+//            (--input X.npy | --images SPEC | --opening PREV.opening...) -o PROOF [--threads N]
 //
 // Runs segment I and proves it (docs/zk.md, "Segment proofs"). Segment 0 takes the client's
 // input (.npy or Fashion-MNIST images), committed here with fresh blinds; later segments take
-// the previous segment's output opening. Writes PROOF and PROOF.opening, the opening of the
+// the previous segments' output openings (one or more files; each activation is matched to the
+// segment's inputs by graph value id). Writes PROOF and PROOF.opening, the openings of the
 // output commitment (private: it reveals the activation; hand it to the next segment's prover
 // or, for the last segment, to the client). Needs MODEL.commit.secret beside the commitment.
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -24,7 +26,8 @@ namespace veil::cli {
 namespace {
 
 struct ProveArgs {
-  std::string model, commitment, input, images, opening, output;
+  std::string model, commitment, input, images, output;
+  std::vector<std::string> openings;
   int segment = 0;
   int threads = 1;
 };
@@ -43,16 +46,34 @@ int RunProve(const ProveArgs& args) {
   if (Status s = zk::CheckSegmentProvable(*graph, args.segment); !s.ok()) return Fail(s);
   const zk::CommitmentKey key = zk::SegmentProofKey(*graph, *commitment);
 
-  const int sources = !args.input.empty() + !args.images.empty() + !args.opening.empty();
+  const int sources = !args.input.empty() + !args.images.empty() + !args.openings.empty();
   if (sources != 1)
     return Fail(Status::InvalidArgument("give exactly one of --input, --images, --opening"));
-  zk::ActivationOpening input;
-  if (!args.opening.empty()) {
-    auto bytes = ReadWholeFile(args.opening);
-    if (!bytes.ok()) return Fail(bytes.status());
-    auto opening = zk::ParseActivationOpening(*bytes, key);
-    if (!opening.ok()) return Fail(opening.status().WithContext(args.opening));
-    input = std::move(opening).value();
+  std::vector<zk::ActivationOpening> inputs;
+  if (!args.openings.empty()) {
+    std::vector<zk::ActivationOpening> all;
+    for (const std::string& path : args.openings) {
+      auto bytes = ReadWholeFile(path);
+      if (!bytes.ok()) return Fail(bytes.status());
+      auto parsed = zk::ParseActivationOpenings(*bytes, key);
+      if (!parsed.ok()) return Fail(parsed.status().WithContext(path));
+      for (zk::ActivationOpening& a : *parsed) all.push_back(std::move(a));
+    }
+    const std::vector<int> wanted =
+        graph->SegmentInputs(graph->EffectiveSegments()[static_cast<size_t>(args.segment)]);
+    if (wanted.size() == 1 && all.size() == 1) {
+      inputs.push_back(std::move(all[0]));  // one activation for one input (also unnamed ones)
+    } else {
+      for (int v : wanted) {
+        auto it = std::find_if(all.begin(), all.end(),
+                               [v](const zk::ActivationOpening& a) { return a.value == v; });
+        if (it == all.end())
+          return Fail(Status::InvalidArgument("no --opening holds the segment's input '" +
+                                              graph->values[static_cast<size_t>(v)].name +
+                                              "' (value " + std::to_string(v) + ")"));
+        inputs.push_back(*it);
+      }
+    }
   } else {
     if (args.segment != 0)
       return Fail(Status::InvalidArgument("segment " + std::to_string(args.segment) +
@@ -69,7 +90,7 @@ int RunProve(const ProveArgs& args) {
     if (!t.ok()) return Fail(t.status());
     auto committed = zk::CommitActivation(key, *t);
     if (!committed.ok()) return Fail(committed.status());
-    input = std::move(committed).value();
+    inputs.push_back(std::move(committed).value());
   }
   const auto start = std::chrono::steady_clock::now();
   // Progress on the terminal only (stderr is a tty); scripts and pipes see nothing extra.
@@ -89,12 +110,12 @@ int RunProve(const ProveArgs& args) {
   std::unique_ptr<ThreadPool> pool;
   if (args.threads > 1) pool = std::make_unique<ThreadPool>(args.threads);
   auto proved =
-      zk::ProveSegment(*graph, *commitment, *seed, args.segment, input, progress, pool.get());
+      zk::ProveSegment(*graph, *commitment, *seed, args.segment, inputs, progress, pool.get());
   if (!proved.ok()) return Fail(proved.status());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::vector<uint8_t> proof = zk::SerializeSegmentProof(proved->proof);
-  const std::vector<uint8_t> opening = zk::SerializeActivationOpening(proved->output);
+  const std::vector<uint8_t> opening = zk::SerializeActivationOpenings(proved->outputs);
   Status s = WriteFileWithMode(args.output, proof, 0644);
   if (s.ok()) s = WriteFileWithMode(args.output + ".opening", opening, 0600);
   if (!s.ok()) return Fail(s);
@@ -119,7 +140,8 @@ void AddProveCommand(CLI::App& app, Action* run) {
   cmd->add_option("--segment", args->segment, "segment index")->required();
   cmd->add_option("--input", args->input, "segment 0: float input batch (.npy)");
   cmd->add_option("--images", args->images, "segment 0: Fashion-MNIST test images N or A:B");
-  cmd->add_option("--opening", args->opening, "later segments: the previous proof's .opening");
+  cmd->add_option("--opening", args->openings,
+                  "later segments: the .opening file(s) of the segments that produced the inputs");
   cmd->add_option("--threads", args->threads,
                   "threads for the prover's commitments (default 1; the sumchecks stay serial)");
   cmd->add_option("-o,--output", args->output, "proof file to write (and <file>.opening)")

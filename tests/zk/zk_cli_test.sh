@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end test of the zk commands: veil commit / prove / verify on the shipped MLP, and
+# End-to-end test of the zk commands: veil commit / prove / verify on the shipped MLP and CNN, and
 # rejection (exit code 1, a message naming the failing segment) of tampered, swapped,
 # truncated and mismatched inputs — never a crash.
 # Usage: zk_cli_test.sh VEIL_BINARY SOURCE_DIR
@@ -66,10 +66,31 @@ expect_fail "opening of the wrong segment input" "shape|match" "$veil" prove "$w
 head -c 100 "$work/mlp.commit" >"$work/trunc.commit"
 expect_fail "truncated commitment" "truncated|corrupt" "$veil" verify "$work/trunc.commit" "$work/s0"
 
+# The shipped CNN in three segments (Conv2d, MaxPool2d, residual Add, AvgPool2d, ReduceMean):
+# segment 1 has two outputs (the residual skips node 4), segment 2 reads both.
 c=$src/models/cnn
-expect_ok "import cnn" "$veil" import "$c/cnn.onnx" -c "$c/calibration.npy" -o "$work/cnn.veil"
+expect_ok "import cnn (3 segments)" "$veil" import "$c/cnn.onnx" -c "$c/calibration.npy" -o "$work/cnn.veil" --segments 3
 expect_ok "commit cnn" "$veil" commit "$work/cnn.veil" -o "$work/cnn.commit"
-expect_fail "cnn refused naming the op" "Conv2d.*not provable" "$veil" prove "$work/cnn.veil" --commitment "$work/cnn.commit" --segment 0 --images 0 -o "$work/z"
+expect_ok "cnn: prove segment 0" "$veil" prove "$work/cnn.veil" --commitment "$work/cnn.commit" --segment 0 --images 3:5 -o "$work/c0"
+expect_ok "cnn: prove segment 1" "$veil" prove "$work/cnn.veil" --commitment "$work/cnn.commit" --segment 1 --opening "$work/c0.opening" -o "$work/c1"
+expect_ok "cnn: prove segment 2 (two inputs from one opening file)" "$veil" prove "$work/cnn.veil" --commitment "$work/cnn.commit" --segment 2 --opening "$work/c1.opening" -o "$work/c2"
+expect_ok "cnn: verify chain and opening" "$veil" verify "$work/cnn.commit" "$work/c0" "$work/c1" "$work/c2" --opening "$work/c2.opening"
+expect_ok "cnn: proven logits equal veil run" sh -c "'$veil' verify '$work/cnn.commit' '$work/c0' '$work/c1' '$work/c2' --opening '$work/c2.opening' | grep 'opens to' | tr -s ' ' '\n' | tail -n 20 > '$work/cproven' && '$veil' run '$work/cnn.veil' --images 3:5 --output '$work/cy.npy' --raw >/dev/null && /usr/bin/python3 -c \"import numpy as np; a=np.load('$work/cy.npy').reshape(-1).tolist(); b=[int(x) for x in open('$work/cproven').read().split()]; assert a==b, (a,b)\""
+expect_fail "cnn: segments out of order" "segment" "$veil" verify "$work/cnn.commit" "$work/c0" "$work/c2" "$work/c1"
+/usr/bin/python3 - "$work" <<'PY'
+import sys
+w = sys.argv[1]
+b = bytearray(open(f"{w}/c2", "rb").read())
+for i, pos in enumerate([80, len(b) // 5, len(b) // 2, len(b) - 40]):
+    c = bytearray(b); c[pos] ^= 4
+    open(f"{w}/cflip{i}", "wb").write(c)
+open(f"{w}/ctrunc", "wb").write(b[: len(b) - 7])
+PY
+for i in 0 1 2 3; do
+  expect_fail "cnn: flipped byte $i rejected" "segment 2|corrupt|rejected" "$veil" verify "$work/cnn.commit" "$work/c0" "$work/c1" "$work/cflip$i"
+done
+expect_fail "cnn: truncated proof" "truncated|corrupt" "$veil" verify "$work/cnn.commit" "$work/ctrunc"
+expect_fail "cnn: segment 2 without its second input" "no --opening|input" "$veil" prove "$work/cnn.veil" --commitment "$work/cnn.commit" --segment 2 --opening "$work/c0.opening" -o "$work/z"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
