@@ -1,5 +1,6 @@
 // libFuzzer target: the node's handlers on arbitrary requests. The first byte picks the RPC
-// (RunSegment, or the consensus RPCs Commit, Reveal, SelectCommittee, LayerInputs); the rest
+// (RunSegment, the consensus RPCs Commit, Reveal, SelectCommittee, LayerInputs, or
+// ProveSegment, for which the node holds a model commitment and seed); the rest
 // is parsed as its request message (inputs that do not parse are what gRPC itself would
 // refuse) and sent to an in-process NodeServer (with an identity, so consensus calls run)
 // hosting segment 1 of a small three-segment graph, over a real loopback channel. Whatever
@@ -19,6 +20,7 @@
 #include "veil/model_file.h"
 #include "veil/net/node_server.h"
 #include "veil/v1/node.grpc.pb.h"
+#include "veil/zk/model_commitment.h"
 
 namespace {
 
@@ -49,6 +51,12 @@ struct Fixture {
     auto identity = veil::registry::Identity::LoadOrCreate(dir);
     Require(identity.ok(), "identity");
     options.identity = std::move(identity).value();
+    auto proving = std::make_shared<veil::net::SegmentProving>();
+    proving->seed.fill(1);
+    auto commitment = veil::zk::CommitModel(graph, proving->seed);
+    Require(commitment.ok(), "commitment");
+    proving->commitment = std::move(commitment).value();
+    options.proving = proving;
     auto started = veil::net::NodeServer::Start(graph, options);
     Require(started.ok(), "node starts");
     node = std::move(started).value();
@@ -92,7 +100,7 @@ struct Fixture {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Fixture* fixture = new Fixture();  // lives for the whole run
   if (size < 1) return 0;
-  const uint8_t which = data[0] % 5;
+  const uint8_t which = data[0] % 6;
   ++data;
   --size;
   grpc::Status s;
@@ -115,6 +123,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 4:
       parsed = fixture->CallParsed<veil::v1::LayerInputsRequest, veil::v1::LayerInputsReply>(
           data, size, &Node::Stub::LayerInputs, &s);
+      break;
+    case 5:
+      parsed = fixture->CallParsed<veil::v1::ProveSegmentRequest, veil::v1::ProveSegmentReply>(
+          data, size, &Node::Stub::ProveSegment, &s);
       break;
     default: {
       veil::v1::RunSegmentRequest request;

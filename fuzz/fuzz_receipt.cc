@@ -1,9 +1,12 @@
 // libFuzzer target: receipt decoding and offline verification (proto/veil/v1/receipt.proto)
-// from arbitrary bytes, and reputation-book decoding of the same bytes. Two receipt paths:
+// from arbitrary bytes, and reputation-book decoding of the same bytes. Three receipt paths:
 //  - the bytes as a receipt (what anyone can hand a verifier);
 //  - a valid two-segment receipt made at start-up with the input XORed into it from an offset
 //    given by the first bytes, so the signature, VRF and quorum checks behind the decoder are
-//    reached too.
+//    reached too;
+//  - a structurally valid proof receipt (version 2, mode proof) mutated the same way, so the
+//    proof section's strict decoding is reached (VerifyReceipt must refuse proof receipts with
+//    a reason; their zk contents are decoded by the parsers fuzz_zk_decode covers).
 // Invariants: a rejection always says why; whatever decodes re-encodes, and re-encoding is a
 // fixed point; the unmodified receipt verifies.
 #include <stdlib.h>
@@ -107,6 +110,27 @@ const std::string& ValidReceipt() {
   return bytes;
 }
 
+// A proof receipt with opaque proof bytes (decoding does not interpret them).
+const std::string& ValidProofReceipt() {
+  static const std::string bytes = [] {
+    Receipt r;
+    r.version = kProofReceiptVersion;
+    r.model_digest = D(1);
+    r.request_id = "proof-1";
+    ReceiptProofs p;
+    p.model_commitment = D(5);
+    p.first_segment = 1;
+    p.input_commitment = std::string(68, 'i');
+    p.segment_proofs = {std::string(300, 'a'), std::string(200, 'b')};
+    p.output_commitment = std::string(68, 'o');
+    r.proofs = p;
+    auto encoded = EncodeReceipt(r);
+    Require(encoded.ok(), "encode proof receipt");
+    return *encoded;
+  }();
+  return bytes;
+}
+
 bool AnyKey(const PublicKey&) { return true; }
 
 void Check(const std::string& bytes) {
@@ -132,6 +156,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static bool checked_valid = false;
   if (!checked_valid) {
     Require(VerifyReceipt(valid, AnyKey).ok(), "the valid receipt does not verify");
+    Require(DecodeReceipt(ValidProofReceipt()).ok(), "the proof receipt does not decode");
+    Require(!VerifyReceipt(ValidProofReceipt(), AnyKey).ok(),
+            "a proof receipt passed the consensus verifier");
     checked_valid = true;
   }
   if (size < 3) return 0;
@@ -142,10 +169,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string bytes(reinterpret_cast<const char*>(data), size);
     if (book->Decode(bytes).ok()) Require(book->Encode() == bytes, "book re-encoding differs");
   }
-  if (data[0] % 2 == 0) {
+  if (data[0] % 3 == 0) {
     Check(std::string(reinterpret_cast<const char*>(data) + 1, size - 1));
   } else {
-    std::string mutated = valid;
+    std::string mutated = data[0] % 3 == 1 ? valid : ValidProofReceipt();
     const size_t offset = ((size_t{data[1]} << 8) | data[2]) % mutated.size();
     for (size_t i = 3; i < size && offset + i - 3 < mutated.size(); ++i)
       mutated[offset + i - 3] = static_cast<char>(mutated[offset + i - 3] ^ data[i]);

@@ -1,11 +1,15 @@
 // veil models [--registry etcd://...] [--json]
 // Lists what the network serves: each published model (digest, owner, segments) and, per
-// middle segment, the registered nodes that host it with their measured throughput.
+// middle segment, the registered nodes that host it with their measured throughput, and the
+// owner's published zk model commitment (docs/zk.md "In the network"). The --json snapshot
+// carries each commitment as the owner-signed registry record (hex), so that
+// `veil verify-receipt --keys SNAPSHOT` checks proof receipts offline.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "network_config.h"
+#include "veil/net/proof_inference.h"
 #include "veil/registry/registry.h"
 
 namespace veil::cli {
@@ -16,6 +20,17 @@ struct ModelsArgs {
   std::string data_dir;
   bool json = false;
 };
+
+std::string Hex(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char c : bytes) {
+    out.push_back(digits[static_cast<uint8_t>(c) >> 4]);
+    out.push_back(digits[static_cast<uint8_t>(c) & 15]);
+  }
+  return out;
+}
 
 int RunModels(const ModelsArgs& args) {
   const std::string data_dir = args.data_dir.empty() ? DefaultDataDir() : args.data_dir;
@@ -49,6 +64,14 @@ int RunModels(const ModelsArgs& args) {
                           {"hosts", hosts}});
     }
     model["segments"] = segments;
+    std::string signed_record;
+    auto commitment = net::FetchModelCommitment(**reg, m, &signed_record);
+    if (commitment.ok()) {
+      model["commitment"] = {{"digest", DigestToHex(commitment->digest)},
+                             {"signed_record", Hex(signed_record)}};
+    } else if (commitment.status().code() != StatusCode::kNotFound) {
+      model["commitment_error"] = commitment.status().message();
+    }
     out.push_back(model);
   }
   if (args.json) {
@@ -66,7 +89,14 @@ int RunModels(const ModelsArgs& args) {
   for (const auto& model : out) {
     std::cout << model["name"].get<std::string>() << "  "
               << model["digest"].get<std::string>().substr(0, 16) << "  "
-              << model["segment_count"].get<size_t>() << " segments\n";
+              << model["segment_count"].get<size_t>() << " segments";
+    if (model.contains("commitment"))
+      std::cout << "  zk commitment "
+                << model["commitment"]["digest"].get<std::string>().substr(0, 16);
+    if (model.contains("commitment_error"))
+      std::cout << "  (invalid commitment record: " << model["commitment_error"].get<std::string>()
+                << ")";
+    std::cout << "\n";
     for (const auto& seg : model["segments"]) {
       std::cout << "  segment " << seg["index"].get<uint32_t>() << ": ";
       if (seg["hosts"].empty()) std::cout << "client-side (first/last) or unhosted";

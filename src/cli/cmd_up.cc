@@ -4,9 +4,15 @@
 // published by a local owner identity, and N `veil node` processes on loopback, each
 // middle segment placed on two nodes (when N >= 2) so that a node can fail. Writes
 // <data dir>/network.json for `veil models`, `veil infer --model` and `veil generate --model`.
+// As the owner it also commits to each model's weights (zk::CommitModel), publishes the
+// commitment next to the model record (net::PublishModelCommitment) and entrusts the
+// commitment secret (<data dir>/secrets/<name>.commit.secret, mode 0600) to the nodes that
+// host the model's segments (--zk-secret), so that they prove on request (--mode proof).
 #include <fcntl.h>
 #include <signal.h>
+#include <sodium.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,10 +27,12 @@
 #include "commands.h"
 #include "network_config.h"
 #include "veil/model_file.h"
+#include "veil/net/proof_inference.h"
 #include "veil/net/publication.h"
 #include "veil/registry/embedded_server.h"
 #include "veil/registry/registry.h"
 #include "veil/segmenter.h"
+#include "veil/zk/model_commitment.h"
 
 extern char** environ;
 
@@ -49,7 +57,8 @@ struct Child {
 };
 
 Status SpawnNode(const std::string& registry, const std::string& dir, int64_t ttl_s,
-                 const std::vector<std::string>& serves, Child* child) {
+                 const std::vector<std::string>& serves, const std::vector<std::string>& secrets,
+                 Child* child) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::IoError("cannot create " + dir + ": " + ec.message());
@@ -67,6 +76,10 @@ Status SpawnNode(const std::string& registry, const std::string& dir, int64_t tt
                                    "127.0.0.1:0"};
   for (const std::string& s : serves) {
     argv.push_back("--serve");
+    argv.push_back(s);
+  }
+  for (const std::string& s : secrets) {
+    argv.push_back("--zk-secret");
     argv.push_back(s);
   }
   std::vector<char*> cargv;
@@ -99,6 +112,36 @@ Status SpawnNode(const std::string& registry, const std::string& dir, int64_t tt
   child->out = fdopen(pipe_fds[0], "r");
   child->serves = serves;
   return Status::Ok();
+}
+
+// As the model owner: commits to the model's weights, publishes the commitment in the
+// registry and keeps the secret for the hosting nodes. Returns the secret's path.
+Result<std::string> CommitAndPublish(registry::Registry& reg, const registry::Identity& owner,
+                                     const Graph& graph, const registry::ModelRecord& record,
+                                     const std::string& data_dir) {
+  zk::CommitmentSeed seed;
+  randombytes_buf(seed.data(), seed.size());
+  auto commitment = zk::CommitModel(graph, seed);
+  if (!commitment.ok()) {
+    sodium_memzero(seed.data(), seed.size());
+    return commitment.status();
+  }
+  std::vector<uint8_t> secret = zk::SerializeCommitmentSecret(seed, commitment->digest);
+  sodium_memzero(seed.data(), seed.size());
+  const std::string dir = data_dir + "/secrets";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || ::chmod(dir.c_str(), 0700) != 0) return Status::IoError("cannot create " + dir);
+  const std::string path =
+      std::filesystem::absolute(dir + "/" + record.name + ".commit.secret").string();
+  Status s = WriteFileWithMode(path, secret, 0600);
+  sodium_memzero(secret.data(), secret.size());
+  VEIL_RETURN_IF_ERROR(s);
+  // The public file too, for `veil verify` and as a copy of what the registry holds.
+  VEIL_RETURN_IF_ERROR(WriteFileWithMode(data_dir + "/store/" + record.name + ".commit",
+                                         zk::SerializeModelCommitment(*commitment), 0644));
+  VEIL_RETURN_IF_ERROR(net::PublishModelCommitment(reg, owner, record, *commitment));
+  return path;
 }
 
 // Reads "listening on ADDR metrics MADDR node ID serving ..." from the child.
@@ -172,6 +215,7 @@ int RunUp(const UpArgs& args) {
   // placed on `replicas` consecutive nodes (at most all of them).
   const int n = args.nodes;
   std::vector<std::vector<std::string>> serves(static_cast<size_t>(n));
+  std::vector<std::set<std::string>> secrets(static_cast<size_t>(n));
   std::cout << "registry " << endpoint << (embedded ? " (embedded)" : "") << "\n";
   for (const std::string& path : args.models) {
     auto graph = LoadModel(path);
@@ -186,12 +230,20 @@ int RunUp(const UpArgs& args) {
     std::cout << "published " << record->name << " "
               << DigestToHex(record->model_digest).substr(0, 16) << " in " << count
               << " segments\n";
+    auto secret = CommitAndPublish(**reg, **owner, *graph, *record, data_dir);
+    if (secret.ok())
+      std::cout << "committed " << record->name << " (zk model commitment published; hosting "
+                << "nodes hold the secret)\n";
+    else
+      std::cout << "no commitment for " << record->name << ": " << secret.status().message()
+                << " (--mode proof unavailable for it)\n";
     for (int m = 1; m <= count - 2; ++m) {
       std::set<int> hosts;
       for (int k = 0; k < std::min(args.replicas, n); ++k) hosts.insert((m - 1 + k) % n);
       for (int h : hosts) {
         std::string& spec = serves[static_cast<size_t>(h)].emplace_back();
         spec = record->name + ":" + std::to_string(m);
+        if (secret.ok()) secrets[static_cast<size_t>(h)].insert(*secret);
       }
     }
   }
@@ -208,7 +260,10 @@ int RunUp(const UpArgs& args) {
     for (const auto& [model, segs] : per_model) specs.push_back(model + ":" + segs);
     if (specs.empty()) continue;  // more nodes than segments to place
     const std::string dir = data_dir + "/node-" + std::to_string(i);
-    if (Status s = SpawnNode(endpoint, dir, args.ttl_s, specs, &children[static_cast<size_t>(i)]);
+    const std::vector<std::string> node_secrets(secrets[static_cast<size_t>(i)].begin(),
+                                                secrets[static_cast<size_t>(i)].end());
+    if (Status s = SpawnNode(endpoint, dir, args.ttl_s, specs, node_secrets,
+                             &children[static_cast<size_t>(i)]);
         !s.ok()) {
       StopChildren(children);
       return Fail(s);

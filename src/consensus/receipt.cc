@@ -31,7 +31,33 @@ std::string SegmentName(const ReceiptSegment& s) {
 }
 
 // The structural rules shared by EncodeReceipt and DecodeReceipt (no cryptography).
+Status CheckProofStructure(const Receipt& r) {
+  if (!r.proofs) return Status::Corrupt("a version 2 receipt must carry a proof section");
+  if (!r.segments.empty()) return Status::Corrupt("a proof receipt carries no consensus segments");
+  if (!IsValidRequestId(r.request_id))
+    return Status::Corrupt("request id must be 1..64 characters of [A-Za-z0-9._:-]");
+  const ReceiptProofs& p = *r.proofs;
+  if (p.segment_proofs.empty()) return Status::Corrupt("proof receipt has no segment proofs");
+  if (p.segment_proofs.size() > kMaxReceiptSegments)
+    return Status::Corrupt("more than " + std::to_string(kMaxReceiptSegments) + " segment proofs");
+  if (p.first_segment > kMaxReceiptSegments)
+    return Status::Corrupt("first_segment " + std::to_string(p.first_segment) + " out of range");
+  auto bounded = [](const std::string& b, const std::string& what) {
+    if (b.empty() || b.size() > kMaxReceiptProofBytes)
+      return Status::Corrupt(what + " must be 1.." + std::to_string(kMaxReceiptProofBytes) +
+                             " bytes, got " + std::to_string(b.size()));
+    return Status::Ok();
+  };
+  VEIL_RETURN_IF_ERROR(bounded(p.input_commitment, "input_commitment"));
+  VEIL_RETURN_IF_ERROR(bounded(p.output_commitment, "output_commitment"));
+  for (size_t i = 0; i < p.segment_proofs.size(); ++i)
+    VEIL_RETURN_IF_ERROR(bounded(p.segment_proofs[i], "proof " + std::to_string(i)));
+  return Status::Ok();
+}
+
 Status CheckStructure(const Receipt& r) {
+  if (r.version == kProofReceiptVersion) return CheckProofStructure(r);
+  if (r.proofs) return Status::Corrupt("only a version 2 receipt carries proofs");
   if (r.version != kReceiptVersion)
     return Status::Corrupt("unsupported receipt version " + std::to_string(r.version) +
                            " (expected " + std::to_string(kReceiptVersion) + ")");
@@ -57,6 +83,10 @@ Status CheckStructure(const Receipt& r) {
 }
 
 }  // namespace
+
+const char* ReceiptModeName(const Receipt& receipt) {
+  return receipt.is_proof() ? "proof" : ModeName(receipt.mode);
+}
 
 RoundParams RoundParamsOf(const Receipt& r, const ReceiptSegment& s) {
   RoundParams p;
@@ -118,6 +148,23 @@ Result<std::string> EncodeReceipt(const Receipt& r) {
   VEIL_RETURN_IF_ERROR(CheckStructure(r));
   v1::Receipt m;
   m.set_version(r.version);
+  if (r.is_proof()) {
+    m.set_model_digest(ToBytes(r.model_digest));
+    m.set_mode(kProofReceiptMode);
+    m.set_request_id(r.request_id);
+    v1::ReceiptProofs* mp = m.mutable_proofs();
+    mp->set_model_commitment_digest(ToBytes(r.proofs->model_commitment));
+    mp->set_first_segment(r.proofs->first_segment);
+    mp->set_input_commitment(r.proofs->input_commitment);
+    for (const std::string& p : r.proofs->segment_proofs) mp->add_segment_proofs(p);
+    mp->set_output_commitment(r.proofs->output_commitment);
+    std::string bytes = m.SerializeAsString();
+    if (bytes.size() > kMaxReceiptBytes)
+      return Status::InvalidArgument("receipt is " + std::to_string(bytes.size()) +
+                                     " bytes, over the limit of " +
+                                     std::to_string(kMaxReceiptBytes));
+    return bytes;
+  }
   m.set_model_digest(ToBytes(r.model_digest));
   m.set_mode(static_cast<uint32_t>(r.mode));
   m.set_request_id(r.request_id);
@@ -160,6 +207,39 @@ Result<std::string> EncodeReceipt(const Receipt& r) {
   return bytes;
 }
 
+namespace {
+
+Result<Receipt> DecodeProofReceipt(const v1::Receipt& m) {
+  if (m.mode() != kProofReceiptMode)
+    return Status::Corrupt("a version 2 receipt must have mode " +
+                           std::to_string(kProofReceiptMode) + " (proof), got " +
+                           std::to_string(m.mode()));
+  if (!m.public_seed().empty() || !m.input_digest().empty() || !m.output_digest().empty() ||
+      m.segments_size() != 0)
+    return Status::Corrupt("a proof receipt carries no public seed, digests or consensus segments");
+  if (!m.has_proofs()) return Status::Corrupt("a version 2 receipt must carry a proof section");
+  const v1::ReceiptProofs& mp = m.proofs();
+  if (mp.segment_proofs_size() == 0) return Status::Corrupt("proof receipt has no segment proofs");
+  if (static_cast<size_t>(mp.segment_proofs_size()) > kMaxReceiptSegments)
+    return Status::Corrupt("more than " + std::to_string(kMaxReceiptSegments) + " segment proofs");
+  Receipt r;
+  r.version = m.version();
+  VEIL_RETURN_IF_ERROR(FixedBytes(m.model_digest(), "model_digest", &r.model_digest));
+  r.request_id = m.request_id();
+  ReceiptProofs p;
+  VEIL_RETURN_IF_ERROR(
+      FixedBytes(mp.model_commitment_digest(), "model_commitment_digest", &p.model_commitment));
+  p.first_segment = mp.first_segment();
+  p.input_commitment = mp.input_commitment();
+  p.segment_proofs.assign(mp.segment_proofs().begin(), mp.segment_proofs().end());
+  p.output_commitment = mp.output_commitment();
+  r.proofs = std::move(p);
+  VEIL_RETURN_IF_ERROR(CheckStructure(r));
+  return r;
+}
+
+}  // namespace
+
 Result<Receipt> DecodeReceipt(std::string_view bytes) {
   if (bytes.size() > kMaxReceiptBytes)
     return Status::Corrupt("receipt is " + std::to_string(bytes.size()) +
@@ -167,6 +247,8 @@ Result<Receipt> DecodeReceipt(std::string_view bytes) {
   v1::Receipt m;
   if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return Status::Corrupt("not a veil receipt (protobuf decoding failed)");
+  if (m.version() == kProofReceiptVersion) return DecodeProofReceipt(m);
+  if (m.has_proofs()) return Status::Corrupt("only a version 2 receipt carries proofs");
   // Counts first, so a hostile message cannot make the loops below allocate much.
   if (m.segments_size() == 0) return Status::Corrupt("receipt has no segments");
   if (static_cast<size_t>(m.segments_size()) > kMaxReceiptSegments)
@@ -318,6 +400,10 @@ std::string Hex(const Digest& d) { return DigestToHex(d); }
 Result<ReceiptReport> VerifyReceipt(std::string_view bytes, const NodeKeyLookup& is_registered) {
   if (!is_registered) return Status::InvalidArgument("VerifyReceipt needs a node key lookup");
   VEIL_ASSIGN_OR_RETURN(const Receipt r, DecodeReceipt(bytes));
+  if (r.is_proof())
+    return Status::InvalidArgument(
+        "a proof receipt is checked against the model owner's published commitment, not node "
+        "keys (net::VerifyProofReceipt; veil verify-receipt does this)");
   ReceiptReport report;
   std::vector<AgreedSegment> agreed;
   for (const ReceiptSegment& s : r.segments) {

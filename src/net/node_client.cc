@@ -124,4 +124,31 @@ Result<ChainReply> NodeClient::Call(const SegmentCall& call, std::string* failed
   return out;
 }
 
+Result<ProveReply> NodeClient::Prove(const ProveCall& call, int64_t deadline_ms) {
+  if (!ValidRequestId(call.request_id))
+    return Status::InvalidArgument("request_id must be 1..64 characters from [A-Za-z0-9._:-]");
+  v1::ProveSegmentRequest request;
+  request.set_request_id(call.request_id);
+  request.set_model_digest(DigestToBytes(call.model_digest));
+  request.set_segment_index(static_cast<uint32_t>(call.segment_index));
+  request.set_segment_digest(DigestToBytes(call.segment_digest));
+  request.set_model_commitment_digest(DigestToBytes(call.model_commitment));
+  request.set_input_opening(std::string(call.input_opening.begin(), call.input_opening.end()));
+  grpc::ClientContext context;
+  impl_->SetDeadline(&context, deadline_ms);
+  v1::ProveSegmentReply reply;
+  grpc::Status s = impl_->stub->ProveSegment(&context, request, &reply);
+  if (!s.ok()) return FromGrpc(impl_->address, s);
+  if (reply.request_id() != call.request_id)
+    return Status::Corrupt("node " + impl_->address + ": ProveSegment reply for another request");
+  if (reply.proof().empty() || reply.output_opening().empty())
+    return Status::Corrupt("node " + impl_->address +
+                           ": ProveSegment reply without a proof or "
+                           "an output opening");
+  ProveReply out;
+  out.proof.assign(reply.proof().begin(), reply.proof().end());
+  out.output_opening.assign(reply.output_opening().begin(), reply.output_opening().end());
+  return out;
+}
+
 }  // namespace veil::net

@@ -95,6 +95,7 @@ Status PrepareNodeFaults(const Graph& segment_graph, NodeFaults* faults) {
       return Status::InvalidArgument("skip-layer: no layer of the segment can be skipped");
   }
   VEIL_ASSIGN_OR_RETURN(faults->altered, Session::Create(g));
+  faults->altered_graph = std::move(g);
   return Status::Ok();
 }
 

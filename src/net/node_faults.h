@@ -43,6 +43,7 @@ struct NodeFaults {
   // The segment graph the faulty node runs instead (kPerturbWeights, kSkipLayer); set by
   // PrepareNodeFaults from the hosted segment.
   std::unique_ptr<Session> altered;
+  Graph altered_graph;     // the graph `altered` runs (ProveSegment proves with its params)
   int altered_layer = -1;  // the layer whose weights/computation were altered
   // kStale: the previous round's results.
   std::mutex mutex;
@@ -52,6 +53,10 @@ struct NodeFaults {
   bool crashed = false;
 };
 
+// ProveSegment (proof mode): a kPerturbWeights node proves with the perturbed weights (the
+// proof is well formed but does not verify under the owner's commitment); a kFlipBits node
+// flips a byte in the middle of the serialized proof.
+//
 // Builds `faults->altered` for kPerturbWeights (every weight of output channel 0 of the
 // first Linear or Conv2d layer + 1, or -1 at the clamp) and kSkipLayer (the last
 // non-Reshape layer whose input and output have equal sizes becomes a Reshape of its input;

@@ -1,6 +1,7 @@
 #include "veil/net/node_server.h"
 
 #include <grpcpp/grpcpp.h>
+#include <sodium.h>
 
 #include <algorithm>
 #include <chrono>
@@ -17,10 +18,15 @@
 #include "veil/consensus/dispute.h"
 #include "veil/model_file.h"
 #include "veil/net/grpc_status.h"
+#include "veil/net/proof_inference.h"
 #include "veil/v1/node.grpc.pb.h"
+#include "veil/zk/segment_proof.h"
 #include "wire.h"
 
 namespace veil::net {
+
+SegmentProving::~SegmentProving() { sodium_memzero(seed.data(), seed.size()); }
+
 namespace {
 
 constexpr const char* kNodeVersion = "veil-node/0.2";
@@ -42,6 +48,13 @@ struct HostedSegment {
   std::unique_ptr<Session> session;
   std::mutex mutex;  // guards session and sessions: one run at a time per segment
   std::map<std::string, DecodeSession> sessions;
+  // Proofs (ProveSegment): set when the owner's commitment and seed were given.
+  std::shared_ptr<const SegmentProving> proving;
+  std::unique_ptr<Graph> prover_graph;  // ProverGraph: the public model with this segment
+  Status provable = Status::Ok();       // zk::CheckSegmentProvable on prover_graph
+  std::unique_ptr<zk::CommitmentKey> key;
+  size_t max_opening_bytes = 0;
+  std::unique_ptr<Graph> faulty_prover_graph;  // fault injection (test builds) only
 };
 
 // Metrics shared by the service and NodeServer::metrics().
@@ -224,7 +237,116 @@ class NodeService final : public v1::Node::Service {
     return grpc::Status::OK;
   }
 
+  // ---- Proofs (docs/zk.md "In the network"; node.proto "Proofs of segment inference") ----
+
+  grpc::Status ProveSegment(grpc::ServerContext* context, const v1::ProveSegmentRequest* request,
+                            v1::ProveSegmentReply* reply) override {
+    const auto start = Clock::now();
+    grpc::Status status = HandleProve(context, *request, reply);
+    {
+      std::lock_guard<std::mutex> lock(metrics_->mutex);
+      (status.ok() ? metrics_->m.requests_ok : metrics_->m.requests_failed) += 1;
+    }
+    LogConsensus("prove", request->request_id(), request->segment_index(), context, status, start);
+    return status;
+  }
+
  private:
+  grpc::Status HandleProve(grpc::ServerContext* context, const v1::ProveSegmentRequest& request,
+                           v1::ProveSegmentReply* reply) {
+    if (context->IsCancelled()) return {grpc::StatusCode::CANCELLED, "call cancelled"};
+    if (!ValidRequestId(request.request_id()))
+      return Invalid("request_id must be 1..64 characters from [A-Za-z0-9._:-]");
+    Digest model_digest, segment_digest, commitment_digest;
+    if (!DigestFromBytes(request.model_digest(), &model_digest))
+      return Invalid("model_digest must be 32 bytes");
+    if (!DigestFromBytes(request.segment_digest(), &segment_digest))
+      return Invalid("segment_digest must be 32 bytes");
+    if (!DigestFromBytes(request.model_commitment_digest(), &commitment_digest))
+      return Invalid("model_commitment_digest must be 32 bytes");
+    HostedSegment* seg = nullptr;
+    bool model_hosted = false;
+    for (const auto& h : *segments_) {
+      if (h->model_digest != model_digest) continue;
+      model_hosted = true;
+      if (static_cast<uint32_t>(h->index) == request.segment_index()) seg = h.get();
+    }
+    if (!model_hosted)
+      return {grpc::StatusCode::NOT_FOUND,
+              "model " + DigestToHex(model_digest).substr(0, 16) + " is not hosted here"};
+    if (seg == nullptr)
+      return {grpc::StatusCode::NOT_FOUND, "segment " + std::to_string(request.segment_index()) +
+                                               " of this model is not hosted here"};
+    if (segment_digest != seg->digest)
+      return Invalid("segment_digest does not match segment " + std::to_string(seg->index) +
+                     "'s digest");
+    if (seg->proving == nullptr || seg->prover_graph == nullptr)
+      return {grpc::StatusCode::FAILED_PRECONDITION,
+              "this node holds no model commitment and seed for segment " +
+                  std::to_string(seg->index) + ": it does not prove it"};
+    if (commitment_digest != seg->proving->commitment.digest)
+      return {grpc::StatusCode::FAILED_PRECONDITION,
+              "this node proves under model commitment " +
+                  DigestToHex(seg->proving->commitment.digest).substr(0, 16) + ", not " +
+                  DigestToHex(commitment_digest).substr(0, 16)};
+    if (!seg->provable.ok())
+      return {grpc::StatusCode::UNIMPLEMENTED, "segment " + std::to_string(seg->index) +
+                                                   " is not provable: " + seg->provable.message()};
+    const std::string& bytes = request.input_opening();
+    if (bytes.empty()) return Invalid("input_opening is empty");
+    if (bytes.size() > seg->max_opening_bytes ||
+        static_cast<int64_t>(bytes.size()) > options_->max_tensor_bytes)
+      return Invalid("input_opening is " + std::to_string(bytes.size()) +
+                     " bytes, over this segment's limit of " +
+                     std::to_string(std::min<int64_t>(static_cast<int64_t>(seg->max_opening_bytes),
+                                                      options_->max_tensor_bytes)) +
+                     " (batch <= " + std::to_string(kMaxProofBatch) + ")");
+    // Checks that the opening opens its commitment (values and blinds) before anything else.
+    auto opening = zk::ParseActivationOpening(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+        *seg->key);
+    if (!opening.ok()) return Invalid("input_opening: " + opening.status().message());
+    const Value& in = seg->graph.values[static_cast<size_t>(seg->graph.inputs[0])];
+    const Tensor& values = opening->values;
+    if (values.dtype() != DType::kInt8 || values.rank() < 1 || values.dim(0) < 1 ||
+        values.dim(0) > kMaxProofBatch)
+      return Invalid("input_opening: int8 [B, ...] with 1 <= B <= " +
+                     std::to_string(kMaxProofBatch) + " expected");
+    if (static_cast<int64_t>(values.size()) != values.dim(0) * NumElements(in.shape))
+      return Invalid("input_opening: " + ShapeToString(values.shape()) +
+                     " does not have the segment's input shape [B] + " + ShapeToString(in.shape));
+    for (int8_t v : values.i8())
+      if (v == -128) return Invalid("input_opening: int8 value -128 (activations lie in ±127)");
+    opening->values.Reshape([&] {
+      Shape batched = {values.dim(0)};
+      batched.insert(batched.end(), in.shape.begin(), in.shape.end());
+      return batched;
+    }());
+    std::lock_guard<std::mutex> lock(prove_mutex_);  // one proof at a time: it is CPU-bound
+    if (context->IsCancelled()) return {grpc::StatusCode::CANCELLED, "call cancelled"};
+    if (context->deadline() < std::chrono::system_clock::now())
+      return {grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed before the proof started"};
+    const Graph* graph = seg->prover_graph.get();
+#ifdef VEIL_FAULT_INJECTION
+    if (seg->faulty_prover_graph != nullptr) graph = seg->faulty_prover_graph.get();
+#endif
+    auto proved = zk::ProveSegment(*graph, seg->proving->commitment, seg->proving->seed, seg->index,
+                                   *opening);
+    if (!proved.ok()) return ToGrpc(proved.status());
+    std::vector<uint8_t> proof = zk::SerializeSegmentProof(proved->proof);
+    std::vector<uint8_t> out = zk::SerializeActivationOpening(proved->output);
+#ifdef VEIL_FAULT_INJECTION
+    NodeFaults* faults = options_->faults.get();
+    if (faults != nullptr && faults->kind == FaultKind::kFlipBits && !proof.empty())
+      proof[proof.size() / 2] ^= 0x01;
+#endif
+    reply->set_request_id(request.request_id());
+    reply->set_proof(std::string(proof.begin(), proof.end()));
+    reply->set_output_opening(std::string(out.begin(), out.end()));
+    sodium_memzero(out.data(), out.size());
+    return grpc::Status::OK;
+  }
+
   // A committed round, kept for Reveal and LayerInputs.
   struct Round {
     std::string caller;  // only this caller may reveal
@@ -748,6 +870,7 @@ class NodeService final : public v1::Node::Service {
   const std::string* self_;
   std::mutex stubs_mutex_;
   std::map<std::string, std::unique_ptr<v1::Node::Stub>> stubs_;
+  std::mutex prove_mutex_;
   std::mutex rounds_mutex_;
   std::map<Digest, Round> rounds_;
   std::vector<Digest> order_;  // commit order, oldest first
@@ -793,6 +916,7 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(const Graph& graph,
     seg.segment_index = index;
     seg.segment_digest = SegmentDigest(graph, index);
     VEIL_ASSIGN_OR_RETURN(seg.graph, ExtractSegment(graph, index));
+    seg.proving = options.proving;
     segments.push_back(std::move(seg));
   }
   return Start(std::move(segments), std::move(options));
@@ -834,6 +958,25 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(std::vector<SegmentToHost>
     seg->digest = s.segment_digest;
     seg->graph = std::move(s.graph);
     VEIL_ASSIGN_OR_RETURN(seg->session, Session::Create(seg->graph, options.session));
+    if (s.proving != nullptr) {
+      auto prover = ProverGraph(s.proving->commitment, seg->graph, seg->index, seg->digest);
+      if (!prover.ok())
+        return Status(
+            prover.status().code(),
+            what + ": cannot prove under the given model commitment: " + prover.status().message());
+      seg->provable = zk::CheckSegmentProvable(*prover, seg->index);
+      seg->key =
+          std::make_unique<zk::CommitmentKey>(zk::SegmentProofKey(*prover, s.proving->commitment));
+      if (seg->provable.ok() && seg->graph.inputs.size() == 1) {
+        const Value& in = seg->graph.values[static_cast<size_t>(seg->graph.inputs[0])];
+        // Header, dims, then per sample its values, one blind and one row commitment.
+        seg->max_opening_bytes =
+            4096 + static_cast<size_t>(kMaxProofBatch) *
+                       (static_cast<size_t>(std::max<int64_t>(NumElements(in.shape), 0)) + 64);
+      }
+      seg->prover_graph = std::make_unique<Graph>(std::move(prover).value());
+      seg->proving = s.proving;
+    }
     impl.segments.push_back(std::move(seg));
   }
   impl.options = std::move(options);
@@ -844,6 +987,18 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(std::vector<SegmentToHost>
     if (impl.segments.size() != 1)
       return Status::InvalidArgument("fault injection needs exactly one hosted segment");
     VEIL_RETURN_IF_ERROR(PrepareNodeFaults(impl.segments[0]->graph, impl.options.faults.get()));
+    // A perturb-weights node proves with its perturbed weights (the owner's commitment
+    // stays): a well-formed proof that must not verify.
+    HostedSegment& h = *impl.segments[0];
+    if (impl.options.faults->kind == FaultKind::kPerturbWeights && h.prover_graph != nullptr) {
+      auto g = std::make_unique<Graph>(*h.prover_graph);
+      const Segment sg = g->EffectiveSegments()[static_cast<size_t>(h.index)];
+      const Graph& altered = impl.options.faults->altered_graph;
+      for (int n = sg.begin; n < sg.end; ++n)
+        g->nodes[static_cast<size_t>(n)].params =
+            altered.nodes[static_cast<size_t>(n - sg.begin)].params;
+      h.faulty_prover_graph = std::move(g);
+    }
   }
 #else
   if (impl.options.faults != nullptr)

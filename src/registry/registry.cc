@@ -290,6 +290,16 @@ Result<std::string> Registry::GetState(const PublicKey& writer, const std::strin
   return VerifyStateRecord(*value, writer);
 }
 
+Result<std::string> Registry::GetSignedState(const PublicKey& writer, const std::string& name) {
+  if (!IsValidModelName(name))
+    return Status::InvalidArgument("invalid state name \"" + name + "\"");
+  const std::string key = kStatePrefix + name + "/" + NodeIdOf(writer);
+  VEIL_ASSIGN_OR_RETURN(std::optional<std::string> value, GetExact(*kv_, key));
+  if (!value) return Status::NotFound("no state " + name + " for this key");
+  VEIL_RETURN_IF_ERROR(VerifyStateRecord(*value, writer).status());
+  return *value;
+}
+
 Result<std::vector<ModelRecord>> Registry::ListModels() {
   VEIL_ASSIGN_OR_RETURN(RangeResult r, kv_->Range(kModelsPrefix));
   std::vector<ModelRecord> models;

@@ -196,7 +196,8 @@ TEST_F(ConsensusReceiptTest, AnyChangedFieldFails) {
                 f(m, fd, j);
             }
           } else if (fd->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-            visit(refl->MutableMessage(m, fd), f);
+            // Only present sub-messages (a consensus receipt has no proof section).
+            if (refl->HasField(*m, fd)) visit(refl->MutableMessage(m, fd), f);
           } else {
             f(m, fd, -1);
           }
@@ -390,6 +391,84 @@ TEST_F(ConsensusReceiptTest, MakeReceiptSegmentRefusesARoundWithoutQuorum) {
   RoundOutcome none;
   EXPECT_EQ(MakeReceiptSegment(p, *sel, none, {}, {}).status().code(),
             StatusCode::kFailedPrecondition);
+}
+
+// Proof receipts (version 2, mode proof; docs/zk.md "In the network"): the proof section's
+// structure is strict; its zk contents are checked by net::VerifyProofReceipt (net_proof_test).
+Receipt ProofReceipt() {
+  Receipt r;
+  r.version = kProofReceiptVersion;
+  r.model_digest.fill(1);
+  r.request_id = "proof-1";
+  ReceiptProofs p;
+  p.model_commitment.fill(2);
+  p.first_segment = 1;
+  p.input_commitment = "in";
+  p.segment_proofs = {"proof-a", "proof-b"};
+  p.output_commitment = "out";
+  r.proofs = p;
+  return r;
+}
+
+TEST_F(ConsensusReceiptTest, ProofReceiptsRoundTripAndAreStrict) {
+  auto bytes = EncodeReceipt(ProofReceipt());
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  auto back = DecodeReceipt(*bytes);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->is_proof());
+  EXPECT_STREQ(ReceiptModeName(*back), "proof");
+  EXPECT_EQ(back->proofs->segment_proofs, ProofReceipt().proofs->segment_proofs);
+  EXPECT_EQ(*EncodeReceipt(*back), *bytes);
+  // Not a consensus receipt: the node-key verifier refuses it with a reason.
+  auto report = VerifyReceipt(*bytes, lookup_);
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.status().message().find("proof receipt"), std::string::npos);
+  for (size_t len = 0; len < bytes->size(); ++len)
+    EXPECT_FALSE(DecodeReceipt(std::string_view(*bytes).substr(0, len)).ok()) << len;
+
+  // Structural rules, on the wire.
+  v1::Receipt m;
+  ASSERT_TRUE(m.ParseFromString(*bytes));
+  auto refused = [](const v1::Receipt& msg, const std::string& words) {
+    auto r = DecodeReceipt(msg.SerializeAsString());
+    ASSERT_FALSE(r.ok()) << words;
+    EXPECT_NE(r.status().message().find(words), std::string::npos) << r.status().message();
+  };
+  v1::Receipt x = m;
+  x.set_mode(1);
+  refused(x, "mode");
+  x = m;
+  x.set_version(1);
+  refused(x, "proofs");
+  x = m;
+  x.set_input_digest(std::string(32, 'd'));
+  refused(x, "carries no");
+  x = m;
+  x.mutable_proofs()->clear_segment_proofs();
+  refused(x, "no segment proofs");
+  x = m;
+  x.mutable_proofs()->set_segment_proofs(0, "");
+  refused(x, "proof 0");
+  x = m;
+  x.mutable_proofs()->set_segment_proofs(1, std::string(kMaxReceiptProofBytes + 1, 'p'));
+  refused(x, "proof 1");
+  x = m;
+  x.mutable_proofs()->clear_output_commitment();
+  refused(x, "output_commitment");
+  x = m;
+  x.mutable_proofs()->set_model_commitment_digest("short");
+  refused(x, "model_commitment_digest");
+  x = m;
+  x.clear_proofs();
+  refused(x, "proof section");
+  // A consensus receipt must not smuggle a proof section.
+  v1::Receipt c;
+  ASSERT_TRUE(c.ParseFromString(Encode(Build().receipt)));
+  *c.mutable_proofs() = m.proofs();
+  refused(c, "only a version 2 receipt");
+  Receipt mixed = Build().receipt;
+  mixed.proofs = ProofReceipt().proofs;
+  EXPECT_FALSE(EncodeReceipt(mixed).ok());
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,6 +32,10 @@ namespace veil::consensus {
 inline constexpr uint32_t kReceiptVersion = 1;
 inline constexpr size_t kMaxReceiptBytes = 8u << 20;
 inline constexpr size_t kMaxReceiptSegments = 4096;
+// Proof receipts (docs/zk.md "In the network"): version 2, wire mode 3.
+inline constexpr uint32_t kProofReceiptVersion = 2;
+inline constexpr uint32_t kProofReceiptMode = 3;
+inline constexpr size_t kMaxReceiptProofBytes = 4u << 20;  // each proof or commitment
 
 struct ReceiptSegment {
   uint32_t segment_index = 0;
@@ -45,6 +50,19 @@ struct ReceiptSegment {
   std::vector<Reveal> reveals;                // one opening reveal per commitment
 };
 
+// The proof section of a version 2 receipt: opaque zk encodings (decoded and verified against
+// the model commitment by net::VerifyProofReceipt, which has the graph their shapes need).
+struct ReceiptProofs {
+  Digest model_commitment{};  // zk model commitment digest
+  uint32_t first_segment = 0;
+  std::string input_commitment;             // Hyrax commitment, zk wire format
+  std::vector<std::string> segment_proofs;  // zk segment proofs, consecutive segments
+  std::string output_commitment;            // Hyrax commitment, zk wire format
+};
+
+// A consensus/audit receipt (version 1: mode, public_seed, digests, segments) or a proof
+// receipt (version 2: `proofs` set; mode, public_seed, input/output digests and segments
+// unused and empty on the wire).
 struct Receipt {
   uint32_t version = kReceiptVersion;
   Digest model_digest{};
@@ -54,7 +72,13 @@ struct Receipt {
   Digest input_digest{};                 // the first segment's agreed input digest
   Digest output_digest{};                // the last segment's agreed output digest
   std::vector<ReceiptSegment> segments;  // strictly increasing segment_index
+  std::optional<ReceiptProofs> proofs;   // version 2 only
+
+  bool is_proof() const { return proofs.has_value(); }
 };
+
+// "consensus", "audit" or "proof".
+const char* ReceiptModeName(const Receipt& receipt);
 
 // The RoundParams a receipt segment was drawn with.
 RoundParams RoundParamsOf(const Receipt& receipt, const ReceiptSegment& segment);
@@ -81,7 +105,9 @@ struct ReceiptReport {
   std::vector<std::string> does_not_prove;  // what the verifier must not conclude from it
 };
 
-// Decodes and checks everything offline. On failure the status says exactly why (which segment,
+// Decodes and checks everything offline (consensus and audit receipts; a proof receipt is
+// refused with InvalidArgument: it is checked against the model commitment, see
+// net::VerifyProofReceipt). On failure the status says exactly why (which segment,
 // which node, which check). `is_registered` must be set (InvalidArgument otherwise). The caller
 // compares report.receipt's model digest and request id with what it asked for.
 Result<ReceiptReport> VerifyReceipt(std::string_view bytes, const NodeKeyLookup& is_registered);

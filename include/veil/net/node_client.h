@@ -77,6 +77,22 @@ struct ChainReply {
   std::vector<StageEvidence> stages;  // one per stage: the head first
 };
 
+// One ProveSegment call (node.proto "Proofs of segment inference").
+struct ProveCall {
+  std::string request_id;
+  Digest model_digest{};
+  int segment_index = 0;
+  Digest segment_digest{};
+  Digest model_commitment{};           // zk model commitment digest the node must prove under
+  std::vector<uint8_t> input_opening;  // zk::SerializeActivationOpening
+};
+
+// The node's answer, unverified: the caller parses and verifies the proof and the opening.
+struct ProveReply {
+  std::vector<uint8_t> proof;
+  std::vector<uint8_t> output_opening;
+};
+
 class NodeClient {
  public:
   // Creates the channel (connection is lazy: errors surface on the first call).
@@ -94,6 +110,10 @@ class NodeClient {
   // failing node; `failed_address`, when given, receives the address of the node that
   // failed (this node, or the hop a downstream node reported), or "" if unknown.
   Result<ChainReply> Call(const SegmentCall& call, std::string* failed_address = nullptr);
+  // Asks the node to run and prove one segment; `deadline_ms` 0 = the client's default. The
+  // reply's sizes are checked (echoed request id, non-empty fields within the message cap);
+  // its contents are not trusted here.
+  Result<ProveReply> Prove(const ProveCall& call, int64_t deadline_ms = 0);
 
  private:
   NodeClient();

@@ -25,6 +25,7 @@
 #include "veil/registry/identity.h"
 #include "veil/session.h"
 #include "veil/status.h"
+#include "veil/zk/model_commitment.h"
 
 namespace veil::net {
 
@@ -32,6 +33,19 @@ struct NodeFaults;  // test-only fault injection (src/net/node_faults.h)
 
 inline constexpr int64_t kDefaultMaxMessageBytes = int64_t{64} << 20;
 inline constexpr int64_t kDefaultMaxTensorBytes = int64_t{48} << 20;
+
+// What a node needs to prove a hosted segment (veil.v1.Node/ProveSegment; docs/zk.md "In
+// the network"): the owner's published model commitment and the owner's blinding seed,
+// which the owner entrusts to the nodes hosting its segments together with the weights. The
+// seed hides the weights from verifiers, not from the hosting nodes.
+struct SegmentProving {
+  zk::ModelCommitment commitment;
+  zk::CommitmentSeed seed{};
+  SegmentProving() = default;
+  SegmentProving(const SegmentProving&) = default;
+  SegmentProving& operator=(const SegmentProving&) = default;
+  ~SegmentProving();  // wipes the seed
+};
 
 // One segment to serve: an extracted segment graph (ExtractSegment) and the digests it
 // must match. NodeServer::Start refuses it unless StandaloneSegmentDigest(graph,
@@ -43,13 +57,19 @@ struct SegmentToHost {
   int segment_index = 0;
   Digest segment_digest{};
   Graph graph;
+  // Set to offer proofs of this segment. Start refuses material whose commitment does not
+  // describe this very segment (net::ProverGraph); a segment with an op the prover does not
+  // support is served, and ProveSegment answers UNIMPLEMENTED naming the op.
+  std::shared_ptr<const SegmentProving> proving;
 };
 
 struct NodeServerOptions {
   // "host:port"; port 0 picks a free port (see NodeServer::port()).
   std::string listen_address = "127.0.0.1:0";
-  // For Start(graph, options): segment indices (into graph.EffectiveSegments()) to host.
+  // For Start(graph, options): segment indices (into graph.EffectiveSegments()) to host,
+  // and the proving material for all of them (may be null).
   std::vector<int> segments;
+  std::shared_ptr<const SegmentProving> proving;
   SessionOptions session;
   // gRPC max receive and send message size.
   int64_t max_message_bytes = kDefaultMaxMessageBytes;

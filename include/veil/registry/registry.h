@@ -73,6 +73,9 @@ class Registry {
   Status PutState(const Identity& writer, const std::string& name, const std::string& payload);
   // The payload of writer's state record `name`; NotFound if absent, Corrupt if invalid.
   Result<std::string> GetState(const PublicKey& writer, const std::string& name);
+  // The same record as signed bytes (verified, so VerifyStateRecord(result, writer) holds):
+  // for snapshots that let others check the writer's signature offline.
+  Result<std::string> GetSignedState(const PublicKey& writer, const std::string& name);
 
   // Calls `on_change` with the verified node set: once with the current set before returning
   // (on the calling thread), then from a background thread after every change (a node
