@@ -20,7 +20,6 @@
 #include "veil/net/split_inference.h"
 #include "veil/npy.h"
 #include "veil/quantization.h"
-#include "proof_infer.h"
 #include "verified_infer.h"
 
 namespace veil::cli {
@@ -46,6 +45,8 @@ struct InferArgs {
   int64_t chunk = 256;
   std::string mode = "split";
   std::string she_params = "N8192";
+  std::string key_holder;  // --mode she: a delegate key holder
+  std::string ckks_model;  // --mode she-ckks
   // --mode consensus|audit (veil/net/verified_inference.h)
   VerifiedInferOptions verified;
 };
@@ -70,10 +71,17 @@ Result<std::vector<Tensor>> TextInputs(const Graph& graph, const std::string& pr
 }
 
 int RunInfer(const InferArgs& args) {
-  if (args.mode == "she")
-    return RunInferShe({args.model, args.model_name, args.registry, args.data_dir, args.route,
-                        args.insecure, args.input, args.images, args.output, args.raw, args.json,
-                        args.threads, args.kernel, args.deadline_ms, args.she_params});
+  if (args.mode == "she" || args.mode == "she-ckks") {
+    const SheInferArgs she{args.model,     args.model_name,  args.registry,   args.data_dir,
+                           args.route,     args.insecure,    args.input,      args.images,
+                           args.output,    args.raw,         args.json,       args.threads,
+                           args.kernel,    args.deadline_ms, args.she_params, args.key_holder,
+                           args.ckks_model};
+    return args.mode == "she" ? RunInferShe(she) : RunInferSheCkks(she);
+  }
+  if (!args.key_holder.empty() || !args.ckks_model.empty())
+    return Fail(
+        Status::InvalidArgument("--key-holder and --ckks-model belong to --mode she / she-ckks"));
   const int sources = !args.input.empty() + !args.images.empty() + !args.prompt.empty();
   if (sources != 1)
     return Fail(Status::InvalidArgument("give exactly one of --input, --images, --prompt"));
@@ -82,8 +90,7 @@ int RunInfer(const InferArgs& args) {
     return Fail(Status::InvalidArgument(
         "give exactly one of --model NAME (the network), --route (pinned) or --local"));
   const bool verified = args.mode == "consensus" || args.mode == "audit";
-  const bool proof = args.mode == "proof";
-  if ((verified || proof) && args.model_name.empty())
+  if (verified && args.model_name.empty())
     return Fail(Status::InvalidArgument("--mode " + args.mode +
                                         " runs through the network: give --model NAME"));
   auto path = ParseKernelPath(args.kernel);
@@ -144,14 +151,7 @@ int RunInfer(const InferArgs& args) {
     if (!out.ok()) return Fail(out.status());
     output = std::move(out).value();
   }
-  if (proof) {
-    const ProofInferOptions options{args.model_name, args.verified.receipt_path, session,
-                                    args.deadline_ms};
-    auto out = RunProofInfer(*target->client, *graph, inputs, args.chunk, options, &stages);
-    if (!out.ok()) return Fail(out.status());
-    output = std::move(out).value();
-  }
-  for (int64_t b = 0; b < batch && !verified && !proof; b += args.chunk) {
+  for (int64_t b = 0; b < batch && !verified; b += args.chunk) {
     std::vector<Tensor> part;
     for (const Tensor& t : inputs) part.push_back(BatchRows(t, b, std::min(args.chunk, batch - b)));
     if (local != nullptr) {
@@ -259,10 +259,9 @@ void AddInferCommand(CLI::App& app, Action* run) {
   cmd->add_option("--mode", args->mode,
                   "split (default): U-shaped split inference; consensus: every middle segment "
                   "on a committee with a quorum and a receipt; audit: one node, re-checked by a "
-                  "second with --audit-probability; she: homomorphic (BFV) exact mode; "
-                  "proof: every middle segment proven in zero knowledge, checked by this "
-                  "client (docs/zk.md)")
-      ->check(CLI::IsMember({"split", "consensus", "audit", "she", "proof"}));
+                  "second with --audit-probability; she: homomorphic (BFV) exact mode; she-ckks: "
+                  "non-interactive CKKS mode (--ckks-model, --route FIRST:LAST=HOST:PORT,...)")
+      ->check(CLI::IsMember({"split", "consensus", "audit", "she", "she-ckks"}));
   cmd->add_option("--committee", args->verified.committee, "--mode consensus: committee size r")
       ->check(CLI::Range(1, 64));
   cmd->add_option("--quorum", args->verified.quorum,
@@ -275,8 +274,15 @@ void AddInferCommand(CLI::App& app, Action* run) {
                   "consensus/audit: retries of a segment without quorum")
       ->check(CLI::Range(0, 8));
   cmd->add_option("--receipt", args->verified.receipt_path,
-                  "consensus/audit/proof: write the request's receipt here (veil verify-receipt)");
-  cmd->add_option("--she-params", args->she_params, "--mode she: BFV set N8192 or N16384");
+                  "consensus/audit: write the request's receipt here (veil verify-receipt)");
+  cmd->add_option("--she-params", args->she_params,
+                  "--mode she / she-ckks: parameter set N8192 or N16384");
+  cmd->add_option("--key-holder", args->key_holder,
+                  "--mode she: HOST:PORT of a delegate key holder (veil keyholder) that holds the "
+                  "secret key and decrypts between layers instead of this client");
+  cmd->add_option("--ckks-model", args->ckks_model,
+                  "--mode she-ckks: the ONNX of the polynomial-activation model (e.g. "
+                  "models/polymlp/polymlp.onnx; normalization from meta.json beside it)");
   cmd->callback([run, args] { *run = [args] { return RunInfer(*args); }; });
 }
 

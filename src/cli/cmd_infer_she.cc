@@ -5,12 +5,17 @@
 //       and runs the other nodes (and unhosted segments) itself.
 //   veil infer MODEL.veil --mode she --route seg1=HOST:PORT,seg2=... --insecure
 //       pinned route to standalone nodes.
+//   ... --key-holder HOST:PORT
+//       a delegate key holder (veil keyholder) holds the secret key and does the decrypt-
+//       requantize-re-encrypt step; this client encrypts its input under the delegate's
+//       public key and gets the output back (docs/he.md, "Delegate key holder").
 // The output is bit-identical to `veil run` (same digest).
 #include "cmd_infer_she.h"
 
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli_common.h"
 #include "commands.h"
@@ -19,6 +24,7 @@
 #include "veil/npy.h"
 #include "veil/quantization.h"
 #include "veil/she/client.h"
+#include "veil/she/key_holder.h"
 
 namespace veil::cli {
 
@@ -106,19 +112,46 @@ int RunInferShe(const SheInferArgs& args) {
     input = std::move(t).value();
   }
 
-  auto runner = she::SheRunner::Create(graph, route, options);
-  if (!runner.ok()) return Fail(runner.status());
-  const auto keys_start = std::chrono::steady_clock::now();
-  if (Status s = (*runner)->UploadKeys(); !s.ok()) return Fail(s);
-  const double keys_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - keys_start)
-          .count();
-  const auto start = std::chrono::steady_clock::now();
-  auto result = (*runner)->Run({input});
-  if (!result.ok()) return Fail(result.status());
-  const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::unique_ptr<she::SheRunner> runner;
+  std::optional<she::SheResult> result;
+  double keys_ms = 0, ms = 0;
+  uint64_t input_bytes = 0;
+  if (!args.key_holder.empty()) {
+    if (args.route.empty())
+      return Fail(Status::Unsupported(
+          "--key-holder works with --route (standalone nodes and key holder, --insecure) for "
+          "now"));
+    const auto start = std::chrono::steady_clock::now();
+    auto d = she::RunThroughDelegate(args.key_holder, graph, route, input, *params, options.client);
+    if (!d.ok()) return Fail(d.status());
+    ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    result.emplace();
+    result->outputs.push_back(std::move(d->output));
+    result->steps = std::move(d->steps);
+    result->upload_bytes = d->upload_bytes;
+    result->download_bytes = d->download_bytes;
+    result->max_request_bytes = d->max_request_bytes;
+    input_bytes = d->input_bytes;
+  } else {
+    auto r = she::SheRunner::Create(graph, route, options);
+    if (!r.ok()) return Fail(r.status());
+    runner = std::move(r).value();
+    const auto keys_start = std::chrono::steady_clock::now();
+    if (Status s = runner->UploadKeys(); !s.ok()) return Fail(s);
+    keys_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - keys_start)
+            .count();
+    const auto start = std::chrono::steady_clock::now();
+    auto res = runner->Run({input});
+    if (!res.ok()) return Fail(res.status());
+    ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    result.emplace(std::move(res).value());
+  }
   const Tensor& output = result->outputs[0];
+  const std::vector<she::SheKeyUpload> key_uploads =
+      runner != nullptr ? runner->key_uploads() : std::vector<she::SheKeyUpload>{};
 
   if (!args.output.empty()) {
     const Value& out_value = graph.values[static_cast<size_t>(graph.outputs[0])];
@@ -131,7 +164,7 @@ int RunInferShe(const SheInferArgs& args) {
   const std::vector<int> predictions = classifier ? ArgmaxRows(output) : std::vector<int>{};
   const std::string digest = DigestToHex(TensorDigest(output));
   uint64_t key_bytes = 0;
-  for (const auto& u : (*runner)->key_uploads()) key_bytes += u.bytes;
+  for (const auto& u : key_uploads) key_bytes += u.bytes;
   if (args.json) {
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& s : result->steps)
@@ -142,7 +175,7 @@ int RunInferShe(const SheInferArgs& args) {
                        {"download_bytes", s.download_bytes},
                        {"ms", s.ms}});
     nlohmann::json uploads = nlohmann::json::array();
-    for (const auto& u : (*runner)->key_uploads())
+    for (const auto& u : key_uploads)
       uploads.push_back(
           {{"node", u.address}, {"bytes", u.bytes}, {"galois_keys", u.galois_keys}, {"ms", u.ms}});
     nlohmann::json j = {{"model", graph.name},
@@ -159,6 +192,10 @@ int RunInferShe(const SheInferArgs& args) {
                         {"round_trips", result->steps.size()},
                         {"steps", steps},
                         {"key_uploads", uploads}};
+    if (!args.key_holder.empty()) {
+      j["key_holder"] = args.key_holder;
+      j["input_bytes"] = input_bytes;
+    }
     if (classifier) j["predictions"] = predictions;
     if (!labels.empty()) j["labels"] = labels;
     std::cout << j.dump() << "\n";
@@ -174,6 +211,9 @@ int RunInferShe(const SheInferArgs& args) {
       if (!labels.empty()) std::cout << "   (label: " << ClassName(graph, labels[i]) << ")";
       std::cout << "\n";
     }
+  if (!args.key_holder.empty())
+    std::cout << "key holder: delegate " << args.key_holder << " (input encrypted under its key, "
+              << input_bytes << " B)\n";
   std::cout << "SHE (" << args.params << "): " << input.dim(0) << " input(s), "
             << result->steps.size() << " encrypted layer(s) in " << ms << " ms; upload "
             << result->upload_bytes << " B (largest request " << result->max_request_bytes

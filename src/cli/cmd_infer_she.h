@@ -22,8 +22,12 @@ struct SheInferArgs {
   std::string kernel = "auto";
   int64_t deadline_ms = 30000;
   std::string params = "N8192";
+  std::string key_holder;  // --key-holder HOST:PORT: a delegate key holder (veil keyholder)
+  std::string ckks_model;  // --mode she-ckks: ONNX of the polynomial-activation network
 };
 
 int RunInferShe(const SheInferArgs& args);
+// veil infer --mode she-ckks: SHE non-interactive mode (CKKS) through node processes.
+int RunInferSheCkks(const SheInferArgs& args);
 
 }  // namespace veil::cli

@@ -27,6 +27,7 @@ void AddCommitCommand(CLI::App& app, Action* run);  // issue 5: docs/zk.md
 void AddProveCommand(CLI::App& app, Action* run);
 void AddVerifyCommand(CLI::App& app, Action* run);
 void AddVerifyReceiptCommand(CLI::App& app, Action* run);  // issue 4: docs/consensus.md
+void AddKeyHolderCommand(CLI::App& app, Action* run);      // issue 6: docs/he.md
 // Whole-file I/O for the zk commands (cmd_commit.cc); WriteFileWithMode creates with `mode`.
 Status WriteFileWithMode(const std::string& path, std::span<const uint8_t> bytes, unsigned mode);
 Result<std::vector<uint8_t>> ReadWholeFile(const std::string& path);

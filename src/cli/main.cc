@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   veil::cli::AddProveCommand(app, &run);
   veil::cli::AddVerifyCommand(app, &run);
   veil::cli::AddVerifyReceiptCommand(app, &run);
+  veil::cli::AddKeyHolderCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -394,7 +394,10 @@ Result<std::unique_ptr<SheRunner>> SheRunner::Create(const Graph& graph, const n
       return Status::InvalidArgument("route lists no node for segment " + std::to_string(seg));
   }
   VEIL_ASSIGN_OR_RETURN(m.ctx, MakeSheContext(m.options.params));
-  VEIL_ASSIGN_OR_RETURN(he::KeyGenerator kg, he::KeyGenerator::Create(m.ctx));
+  VEIL_ASSIGN_OR_RETURN(he::KeyGenerator kg,
+                        m.options.secret_key != nullptr
+                            ? he::KeyGenerator::Create(m.ctx, *m.options.secret_key)
+                            : he::KeyGenerator::Create(m.ctx));
   m.keygen.emplace(std::move(kg));
   VEIL_ASSIGN_OR_RETURN(he::Encryptor enc, he::Encryptor::Create(m.ctx, m.keygen->secret_key()));
   m.encryptor.emplace(std::move(enc));

@@ -1,7 +1,10 @@
 #include "veil/she/common.h"
 
 #include <algorithm>
+#include <bit>
 #include <vector>
+
+#include "veil/he/ckks_network_onnx.h"
 
 namespace veil::she {
 namespace {
@@ -155,6 +158,78 @@ Result<SheLayer> MakeSheLayer(std::shared_ptr<const he::Context> context, const 
     return Status::Unsupported(what + ": one sample needs more than the per-request cap of " +
                                std::to_string(kMaxCiphertextsPerRequest) + " ciphertexts");
   return out;
+}
+
+Result<std::shared_ptr<const he::Context>> MakeSheCkksContext(SheParams p) {
+  he::CkksParamSet set;
+  switch (p) {
+    case SheParams::kN8192:
+      set = he::CkksParamSet::kN8192;
+      break;
+    case SheParams::kN16384:
+      set = he::CkksParamSet::kN16384;
+      break;
+    default:
+      return Status::InvalidArgument("unknown SHE parameter set " +
+                                     std::to_string(static_cast<int>(p)));
+  }
+  VEIL_ASSIGN_OR_RETURN(he::EncryptionParameters params, he::CkksStandardParameters(set));
+  return he::Context::Create(params);
+}
+
+Digest CkksModelDigest(const he::CkksNetworkSpec& spec) {
+  Sha256Hasher h;
+  static constexpr char kTag[] = "veil/she/ckks-model/v1";
+  h.Update({reinterpret_cast<const uint8_t*>(kTag), sizeof(kTag)});
+  auto doubles = [&h](const std::vector<double>& v) {
+    h.UpdateU64(v.size());
+    for (double x : v) h.UpdateU64(std::bit_cast<uint64_t>(x));
+  };
+  h.UpdateU64(spec.input_size);
+  h.UpdateU64(spec.layers.size());
+  for (const he::CkksLayerSpec& l : spec.layers) {
+    h.UpdateU64(static_cast<uint64_t>(l.kind));
+    if (l.kind == he::CkksLayerSpec::Kind::kDense) {
+      h.UpdateU64(l.in);
+      h.UpdateU64(l.out);
+      doubles(l.weight);
+      doubles(l.bias);
+    } else {
+      for (double c : {l.c0, l.c1, l.c2}) h.UpdateU64(std::bit_cast<uint64_t>(c));
+    }
+  }
+  return h.Finish();
+}
+
+Result<std::vector<std::pair<size_t, size_t>>> ParseLayerRanges(const std::string& text) {
+  std::vector<std::pair<size_t, size_t>> out;
+  size_t pos = 0;
+  auto number = [](const std::string& s, size_t* v) {
+    if (s.empty() || s.size() > 6 || s.find_first_not_of("0123456789") != std::string::npos)
+      return false;
+    *v = std::stoul(s);
+    return true;
+  };
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string::npos) comma = text.size();
+    const std::string item = text.substr(pos, comma - pos);
+    const size_t colon = item.find(':');
+    size_t a = 0, b = 0;
+    if (colon == std::string::npos || !number(item.substr(0, colon), &a) ||
+        !number(item.substr(colon + 1), &b) || a >= b)
+      return Status::InvalidArgument("layer range '" + item +
+                                     "' is not FIRST:LAST with FIRST < LAST");
+    out.emplace_back(a, b);
+    if (out.size() > 64) return Status::InvalidArgument("more than 64 layer ranges");
+    pos = comma + 1;
+  }
+  return out;
+}
+
+Result<std::shared_ptr<const he::CkksNetworkSpec>> LoadCkksModel(const std::string& onnx_path) {
+  VEIL_ASSIGN_OR_RETURN(he::CkksNetworkSpec spec, he::LoadCkksNetworkSpecFromOnnx(onnx_path));
+  return std::make_shared<const he::CkksNetworkSpec>(std::move(spec));
 }
 
 }  // namespace veil::she

@@ -1,4 +1,5 @@
-// SHE exact mode, node side: veil.v1.She (proto/veil/v1/she.proto).
+// SHE node side: veil.v1.She (proto/veil/v1/she.proto) — exact mode (BFV, per layer) and
+// non-interactive mode (CKKS, whole layer ranges).
 #include "veil/she/service.h"
 
 #include <grpcpp/grpcpp.h>
@@ -56,7 +57,9 @@ struct Hosted {
 
 struct KeyEntry {
   SheParams params = SheParams::kN8192;
+  bool ckks = false;
   std::shared_ptr<const he::GaloisKeys> keys;
+  std::shared_ptr<const he::RelinKeys> relin;  // CKKS only, may be null
   size_t bytes = 0;
   Clock::time_point last_used;
 };
@@ -64,6 +67,18 @@ struct KeyEntry {
 struct ParamState {
   std::shared_ptr<const he::Context> context;
   std::optional<he::Evaluator> evaluator;
+};
+
+struct CkksHosted {
+  std::shared_ptr<const he::CkksNetworkSpec> spec;
+  Digest model_digest{};
+  size_t first = 0, last = 0;
+};
+
+struct CkksParamState {
+  std::shared_ptr<const he::Context> context;
+  std::optional<he::CkksEvaluator> evaluator;
+  std::map<Digest, std::shared_ptr<const he::CkksNetwork>> networks;
 };
 
 }  // namespace
@@ -75,6 +90,9 @@ struct SheService::Impl final : public v1::She::Service {
   std::mutex params_mutex;  // guards params and layers (creation is rare)
   std::map<SheParams, ParamState> params;
   std::map<std::tuple<size_t, uint32_t, SheParams>, std::shared_ptr<const SheLayer>> layers;
+  std::vector<CkksHosted> ckks_hosted;
+  std::map<SheParams, CkksParamState> ckks_params;
+  std::map<std::pair<size_t, SheParams>, std::shared_ptr<const he::CkksSegment>> ckks_segments;
 
   mutable std::mutex keys_mutex;
   std::map<KeyId, KeyEntry> keys;
@@ -105,6 +123,41 @@ struct SheService::Impl final : public v1::She::Service {
     return shared;
   }
 
+  Result<CkksParamState*> CkksState(SheParams p) {
+    std::lock_guard<std::mutex> lock(params_mutex);
+    auto it = ckks_params.find(p);
+    if (it == ckks_params.end()) {
+      CkksParamState st;
+      VEIL_ASSIGN_OR_RETURN(st.context, MakeSheCkksContext(p));
+      VEIL_ASSIGN_OR_RETURN(he::CkksEvaluator ev, he::CkksEvaluator::Create(st.context));
+      st.evaluator.emplace(std::move(ev));
+      it = ckks_params.emplace(p, std::move(st)).first;
+    }
+    return &it->second;
+  }
+
+  // The precomputed segment `index` of ckks_hosted for parameter set p.
+  Result<std::shared_ptr<const he::CkksSegment>> CkksSeg(size_t index, SheParams p) {
+    VEIL_ASSIGN_OR_RETURN(CkksParamState * st, CkksState(p));
+    std::lock_guard<std::mutex> lock(params_mutex);
+    auto it = ckks_segments.find({index, p});
+    if (it != ckks_segments.end()) return it->second;
+    const CkksHosted& h = ckks_hosted[index];
+    auto& net = st->networks[h.model_digest];
+    if (net == nullptr) {
+      auto created = he::CkksNetwork::Create(st->context, *h.spec);
+      if (!created.ok()) {
+        st->networks.erase(h.model_digest);
+        return created.status();
+      }
+      net = *created;
+    }
+    VEIL_ASSIGN_OR_RETURN(he::CkksSegment seg, he::CkksSegment::Create(net, h.first, h.last));
+    auto shared = std::make_shared<const he::CkksSegment>(std::move(seg));
+    ckks_segments.emplace(std::make_pair(index, p), shared);
+    return shared;
+  }
+
   void ExpireKeys(Clock::time_point now) {
     const auto ttl = std::chrono::milliseconds(options.key_ttl_ms);
     for (auto it = keys.begin(); it != keys.end();)
@@ -121,7 +174,9 @@ struct SheService::Impl final : public v1::She::Service {
     grpc::Status s = HandleUpload(*request, reply);
     std::ostringstream line;
     line << "event=she_keys peer=" << context->peer() << " param_set=" << request->param_set()
-         << " kind=galois bytes=" << request->galois_keys().size()
+         << " scheme=" << (request->scheme() == v1::SHE_SCHEME_CKKS ? "ckks" : "bfv")
+         << " kind=" << (request->relin_keys().empty() ? "galois" : "galois+relin")
+         << " bytes=" << request->galois_keys().size() + request->relin_keys().size()
          << " status=" << (s.ok() ? "OK" : "ERROR(" + std::to_string(s.error_code()) + ")")
          << " ms=" << std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (!s.ok()) line << " error=\"" << s.error_message() << "\"";
@@ -139,26 +194,59 @@ struct SheService::Impl final : public v1::She::Service {
       return Invalid("param_set " + std::to_string(request.param_set()) +
                      " is not a known SHE parameter set");
     const auto p = static_cast<SheParams>(request.param_set());
-    if (static_cast<int64_t>(request.galois_keys().size()) > options.max_key_bytes)
-      return {grpc::StatusCode::RESOURCE_EXHAUSTED, "galois_keys larger than this node accepts"};
-    auto st = State(p);
-    if (!st.ok()) return ToGrpc(st.status());
-    // The decoder checks the blob's kind: a blob of any other kind (a secret key, a
+    if (request.scheme() != v1::SHE_SCHEME_BFV && request.scheme() != v1::SHE_SCHEME_CKKS)
+      return Invalid("scheme " + std::to_string(request.scheme()) + " is not BFV or CKKS");
+    const bool ckks = request.scheme() == v1::SHE_SCHEME_CKKS;
+    if (ckks && ckks_hosted.empty())
+      return {grpc::StatusCode::FAILED_PRECONDITION, "this node hosts no CKKS segment"};
+    if (!ckks && !request.relin_keys().empty())
+      return Invalid("relin_keys: BFV exact mode takes Galois keys only");
+    const size_t encoded = request.galois_keys().size() + request.relin_keys().size();
+    if (static_cast<int64_t>(encoded) > options.max_key_bytes)
+      return {grpc::StatusCode::RESOURCE_EXHAUSTED, "keys larger than this node accepts"};
+    std::shared_ptr<const he::Context> ctx;
+    if (ckks) {
+      auto st = CkksState(p);
+      if (!st.ok()) return ToGrpc(st.status());
+      ctx = (*st)->context;
+    } else {
+      auto st = State(p);
+      if (!st.ok()) return ToGrpc(st.status());
+      ctx = (*st)->context;
+    }
+    // The decoders check the blob's kind: a blob of any other kind (a secret key, a
     // public key, a ciphertext) is refused here and never decoded as one.
-    auto gk = he::DeserializeGaloisKeys(*(*st)->context, AsBytes(request.galois_keys()));
-    if (!gk.ok()) return Invalid("galois_keys: " + gk.status().message());
-    if (gk->keys.empty()) return Invalid("galois_keys holds no key");
-    std::string material;
-    material.push_back(static_cast<char>(p));
-    material += request.galois_keys();
-    const Digest id = Sha256(AsBytes(material));
+    he::GaloisKeys galois;
+    galois.params_id = ctx->params_id();
+    if (!ckks || !request.galois_keys().empty()) {
+      auto gk = he::DeserializeGaloisKeys(*ctx, AsBytes(request.galois_keys()));
+      if (!gk.ok()) return Invalid("galois_keys: " + gk.status().message());
+      if (gk->keys.empty() && !ckks) return Invalid("galois_keys holds no key");
+      galois = std::move(gk).value();
+    }
+    std::shared_ptr<const he::RelinKeys> relin;
+    if (!request.relin_keys().empty()) {
+      auto rk = he::DeserializeRelinKeys(*ctx, AsBytes(request.relin_keys()));
+      if (!rk.ok()) return Invalid("relin_keys: " + rk.status().message());
+      relin = std::make_shared<const he::RelinKeys>(std::move(rk).value());
+    }
+    if (galois.keys.empty() && relin == nullptr) return Invalid("the upload holds no key");
+    Sha256Hasher hasher;
+    const uint8_t head[2] = {static_cast<uint8_t>(ckks ? 1 : 0), static_cast<uint8_t>(p)};
+    // BFV key ids stay SHA-256(param_set || galois_keys), as before CKKS existed.
+    if (ckks) hasher.Update({head, 1});
+    hasher.Update({head + 1, 1});
+    if (ckks) hasher.UpdateU64(request.galois_keys().size());
+    hasher.Update(AsBytes(request.galois_keys()));
+    if (ckks) hasher.Update(AsBytes(request.relin_keys()));
+    const Digest id = hasher.Finish();
     const auto now = Clock::now();
     {
       std::lock_guard<std::mutex> lock(keys_mutex);
       ExpireKeys(now);
       auto it = keys.find(id);
       if (it == keys.end()) {
-        size_t total = request.galois_keys().size();
+        size_t total = encoded;
         for (const auto& [k, e] : keys) total += e.bytes;
         // Evict least recently used sets until the new one fits.
         while (!keys.empty() && (static_cast<int>(keys.size()) >= options.max_key_sets ||
@@ -171,8 +259,10 @@ struct SheService::Impl final : public v1::She::Service {
         }
         KeyEntry e;
         e.params = p;
-        e.keys = std::make_shared<const he::GaloisKeys>(std::move(gk).value());
-        e.bytes = request.galois_keys().size();
+        e.ckks = ckks;
+        e.keys = std::make_shared<const he::GaloisKeys>(std::move(galois));
+        e.relin = std::move(relin);
+        e.bytes = encoded;
         it = keys.emplace(id, std::move(e)).first;
       }
       it->second.last_used = now;
@@ -180,7 +270,9 @@ struct SheService::Impl final : public v1::She::Service {
     // Prepare the encrypted layers for this parameter set now, so that the first
     // evaluation does not pay for it. A layer that has no encrypted form (e.g. a dynamic
     // sequence dimension) is not an upload error: evaluating it reports why.
-    for (size_t seg = 0; seg < segments.size(); ++seg)
+    if (ckks)
+      for (size_t i = 0; i < ckks_hosted.size(); ++i) (void)CkksSeg(i, p);
+    for (size_t seg = 0; seg < segments.size() && !ckks; ++seg)
       for (size_t n = 0; n < segments[seg].graph.nodes.size(); ++n)
         if (IsEncryptable(segments[seg].graph.nodes[n]))
           (void)Layer(seg, static_cast<uint32_t>(n), p);
@@ -259,6 +351,8 @@ struct SheService::Impl final : public v1::She::Service {
       if (it == keys.end())
         return {grpc::StatusCode::FAILED_PRECONDITION,
                 "key_id unknown or expired on this node: upload the keys again"};
+      if (it->second.ckks)
+        return Invalid("key_id names a CKKS key set; exact mode needs a BFV one");
       it->second.last_used = Clock::now();
       gk = it->second.keys;
       p = it->second.params;
@@ -318,6 +412,102 @@ struct SheService::Impl final : public v1::She::Service {
     }
     return grpc::Status::OK;
   }
+
+  grpc::Status EvaluateCkks(grpc::ServerContext* context, const v1::SheCkksEvaluateRequest* request,
+                            v1::SheCkksEvaluateReply* reply) override {
+    const auto start = Clock::now();
+    grpc::Status s = HandleEvaluateCkks(context, *request, reply);
+    std::ostringstream line;
+    line << "event=she_ckks_eval request_id="
+         << (ValidId(request->request_id()) ? request->request_id() : "<invalid>")
+         << " layers=" << request->first_layer() << ":" << request->last_layer()
+         << " bytes=" << request->input().size() << " peer=" << context->peer()
+         << " status=" << (s.ok() ? "OK" : "ERROR(" + std::to_string(s.error_code()) + ")")
+         << " ms=" << std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    if (!s.ok()) line << " error=\"" << s.error_message() << "\"";
+    Log(line.str());
+    return s;
+  }
+
+  grpc::Status HandleEvaluateCkks(grpc::ServerContext* context,
+                                  const v1::SheCkksEvaluateRequest& request,
+                                  v1::SheCkksEvaluateReply* reply) {
+    if (context->IsCancelled()) return {grpc::StatusCode::CANCELLED, "call cancelled"};
+    if (request.version() != kSheProtocolVersion)
+      return Invalid("version " + std::to_string(request.version()) + ", this node speaks " +
+                     std::to_string(kSheProtocolVersion));
+    if (!ValidId(request.request_id()))
+      return Invalid("request_id must be 1..64 characters from [A-Za-z0-9._:-]");
+    KeyId key_id;
+    if (!ToDigest(request.key_id(), &key_id))
+      return Invalid("key_id must be 32 bytes, got " + std::to_string(request.key_id().size()));
+    Digest model_digest;
+    if (!ToDigest(request.model_digest(), &model_digest))
+      return Invalid("model_digest must be 32 bytes");
+    size_t index = ckks_hosted.size();
+    bool model_hosted = false;
+    for (size_t i = 0; i < ckks_hosted.size(); ++i) {
+      if (ckks_hosted[i].model_digest != model_digest) continue;
+      model_hosted = true;
+      if (ckks_hosted[i].first == request.first_layer() &&
+          ckks_hosted[i].last == request.last_layer())
+        index = i;
+    }
+    if (!model_hosted)
+      return {grpc::StatusCode::NOT_FOUND,
+              "CKKS model " + DigestToHex(model_digest).substr(0, 16) + " is not hosted here"};
+    if (index == ckks_hosted.size())
+      return {grpc::StatusCode::NOT_FOUND, "layers " + std::to_string(request.first_layer()) + ":" +
+                                               std::to_string(request.last_layer()) +
+                                               " of this CKKS model are not hosted here"};
+    std::shared_ptr<const he::GaloisKeys> gk;
+    std::shared_ptr<const he::RelinKeys> rk;
+    SheParams p;
+    {
+      std::lock_guard<std::mutex> lock(keys_mutex);
+      ExpireKeys(Clock::now());
+      auto it = keys.find(key_id);
+      if (it == keys.end())
+        return {grpc::StatusCode::FAILED_PRECONDITION,
+                "key_id unknown or expired on this node: upload the keys again"};
+      if (!it->second.ckks)
+        return Invalid("key_id names a BFV key set; CKKS evaluation needs a CKKS one");
+      it->second.last_used = Clock::now();
+      gk = it->second.keys;
+      rk = it->second.relin;
+      p = it->second.params;
+    }
+    auto seg = CkksSeg(index, p);
+    if (!seg.ok()) return ToGrpc(seg.status());
+    auto st = CkksState(p);
+    if (!st.ok()) return ToGrpc(st.status());
+    const he::Context& ctx = *(*st)->context;
+    auto ct = he::DeserializeCkksCiphertext(ctx, AsBytes(request.input()));
+    if (!ct.ok()) return Invalid("input: " + ct.status().message());
+    if (ct->size() != 2 || ct->limbs() != (*seg)->input_limbs())
+      return Invalid("input: expected a size-2 ciphertext with " +
+                     std::to_string((*seg)->input_limbs()) + " limb(s) (got size " +
+                     std::to_string(ct->size()) + ", " + std::to_string(ct->limbs()) + " limbs)");
+    const he::CkksNetwork& net = *ckks_networks_of(p, ckks_hosted[index].model_digest);
+    auto needs_relin = net.NeedsRelinKeys(ckks_hosted[index].first, ckks_hosted[index].last);
+    if (!needs_relin.ok()) return ToGrpc(needs_relin.status());
+    if (*needs_relin && rk == nullptr)
+      return {grpc::StatusCode::FAILED_PRECONDITION,
+              "this segment squares a ciphertext: the key set lacks relinearization keys"};
+    if (context->IsCancelled()) return {grpc::StatusCode::CANCELLED, "call cancelled"};
+    auto out = (*seg)->Evaluate(*(*st)->evaluator, *ct, rk.get(), *gk);
+    if (!out.ok()) return ToGrpc(out.status());
+    auto bytes = he::SerializeCkksCiphertext(ctx, *out);
+    if (!bytes.ok()) return ToGrpc(bytes.status());
+    reply->set_request_id(request.request_id());
+    reply->set_output(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+    return grpc::Status::OK;
+  }
+
+  std::shared_ptr<const he::CkksNetwork> ckks_networks_of(SheParams p, const Digest& d) {
+    std::lock_guard<std::mutex> lock(params_mutex);
+    return ckks_params.at(p).networks.at(d);
+  }
 };
 
 SheService::SheService() : impl_(std::make_unique<Impl>()) {}
@@ -328,6 +518,23 @@ Result<std::unique_ptr<SheService>> SheService::Create(
   if (options.key_ttl_ms < 1 || options.max_key_sets < 1 || options.max_key_bytes < 1)
     return Status::InvalidArgument("SHE key limits must be positive");
   std::unique_ptr<SheService> service(new SheService());
+  for (const CkksHostedSegment& c : options.ckks_segments) {
+    if (c.spec == nullptr) return Status::InvalidArgument("CKKS segment without a model");
+    if (c.first >= c.last || c.last > c.spec->layers.size())
+      return Status::InvalidArgument("CKKS layer range " + std::to_string(c.first) + ":" +
+                                     std::to_string(c.last) + " is not inside the model's " +
+                                     std::to_string(c.spec->layers.size()) + " layers");
+    const Digest d = CkksModelDigest(*c.spec);
+    for (const CkksHosted& h : service->impl_->ckks_hosted)
+      if (h.model_digest == d && h.first == c.first && h.last == c.last)
+        return Status::InvalidArgument("CKKS layer range hosted twice");
+    service->impl_->ckks_hosted.push_back({c.spec, d, c.first, c.last});
+  }
+  // Validate every CKKS segment now (layout, levels) rather than on a client's first call.
+  // A network too deep for N8192 may still fit N16384.
+  for (size_t i = 0; i < service->impl_->ckks_hosted.size(); ++i)
+    if (!service->impl_->CkksSeg(i, SheParams::kN8192).ok())
+      VEIL_RETURN_IF_ERROR(service->impl_->CkksSeg(i, SheParams::kN16384).status());
   service->impl_->options = std::move(options);
   for (const net::SegmentToHost& s : segments) {
     if (StandaloneSegmentDigest(s.graph, s.segment_index) != s.segment_digest)
@@ -353,6 +560,8 @@ std::vector<HeldKeySet> SheService::HeldKeys() const {
     h.key_id = id;
     h.params = e.params;
     h.params_id = e.keys->params_id;
+    h.ckks = e.ckks;
+    h.relin_keys = e.relin != nullptr;
     for (const auto& [elt, k] : e.keys->keys) h.galois_elts.push_back(elt);
     h.encoded_bytes = e.bytes;
     out.push_back(std::move(h));

@@ -35,6 +35,8 @@ struct SheOptions {
   net::NodeClientOptions client;                // deadline, message cap and link security
   std::function<void(const std::string&)> log;  // failovers
   int max_attempts = 3;                         // per remote layer: another candidate on failure
+  // The BFV secret key to use (a delegate key holder's long-lived key); null: a fresh one.
+  std::shared_ptr<const he::SecretKey> secret_key;
 };
 
 // One remote layer evaluation.

@@ -1,13 +1,18 @@
-// SHE exact mode (docs/he.md, "The SHE protocol"): pieces shared by the key holder
-// (veil/she/client.h) and the evaluating node (veil/she/service.h).
+// SHE (docs/he.md, "The SHE protocol"): pieces shared by the key holder
+// (veil/she/client.h, veil/she/ckks_client.h, veil/she/key_holder.h) and the evaluating node
+// (veil/she/service.h). Exact mode is BFV; non-interactive mode is CKKS.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "veil/digest.h"
 #include "veil/graph.h"
+#include "veil/he/ckks_network.h"
 #include "veil/he/context.h"
 #include "veil/he/linear.h"
 #include "veil/status.h"
@@ -47,5 +52,28 @@ struct SheLayer {
 };
 Result<SheLayer> MakeSheLayer(std::shared_ptr<const he::Context> context, const Graph& graph,
                               int node_index, bool weights);
+
+// ---- Non-interactive mode (CKKS) ----
+
+// The CKKS context for `p`: kN8192 = he::CkksParamSet::kN8192, kN16384 = kN16384.
+Result<std::shared_ptr<const he::Context>> MakeSheCkksContext(SheParams p);
+
+// The name a CKKS model goes by on the wire: SHA-256 over a canonical encoding of the spec
+// (input size; per layer its kind, sizes and the IEEE-754 bits of every weight, bias and
+// coefficient). Two parties that loaded the same model compute the same digest, whatever
+// file it came from.
+Digest CkksModelDigest(const he::CkksNetworkSpec& spec);
+
+// A CKKS model and the layer range [first, last) a node evaluates.
+struct CkksHostedSegment {
+  std::shared_ptr<const he::CkksNetworkSpec> spec;
+  size_t first = 0, last = 0;
+};
+
+// "0:2,2:3" -> {{0, 2}, {2, 3}}: non-empty, first < last, at most 64 ranges.
+Result<std::vector<std::pair<size_t, size_t>>> ParseLayerRanges(const std::string& text);
+
+// Loads a CKKS network spec from an ONNX file (he::LoadCkksNetworkSpecFromOnnx).
+Result<std::shared_ptr<const he::CkksNetworkSpec>> LoadCkksModel(const std::string& onnx_path);
 
 }  // namespace veil::she

@@ -1,8 +1,11 @@
-// The node side of SHE exact mode: a gRPC service (proto/veil/v1/she.proto) that `veil node`
-// hosts next to veil.v1.Node on the same port. It holds only what a node may hold: the
-// plaintext weights of its segments and the key holders' Galois (rotation) keys, which are
-// public evaluation keys. The wire contract has no field for a secret key; the key store
-// keeps decoded he::GaloisKeys objects and nothing else (HeldKeys lists them).
+// The node side of SHE: a gRPC service (proto/veil/v1/she.proto) that `veil node` hosts next
+// to veil.v1.Node on the same port. Exact mode (BFV): the Linear/Conv2d accumulators of the
+// hosted .veil segments. Non-interactive mode (CKKS): whole layer ranges of the hosted CKKS
+// networks (options.ckks_segments). It holds only what a node may hold: the plaintext
+// weights and the key holders' Galois (rotation) and, for CKKS, relinearization keys, which
+// are public evaluation keys. The wire contract has no field for a secret key; a secret or
+// public key sent as an evaluation key is refused by the decoders' kind check; the key store
+// keeps decoded he::GaloisKeys / he::RelinKeys objects and nothing else (HeldKeys lists them).
 #pragma once
 
 #include <array>
@@ -27,6 +30,8 @@ struct SheServiceOptions {
   int64_t max_key_bytes = int64_t{256} << 20;
   // One key=value line per call (may be empty).
   std::function<void(const std::string&)> log;
+  // CKKS layer ranges this node evaluates (non-interactive mode); may be empty.
+  std::vector<CkksHostedSegment> ckks_segments;
 };
 
 // What the node holds for one uploaded key set (for audits and tests).
@@ -34,14 +39,17 @@ struct HeldKeySet {
   std::array<uint8_t, 32> key_id{};
   SheParams params = SheParams::kN8192;
   uint64_t params_id = 0;
+  bool ckks = false;                  // a CKKS key set (else BFV)
   std::vector<uint32_t> galois_elts;  // the Galois elements of the held keys
+  bool relin_keys = false;            // CKKS: relinearization keys held too
   size_t encoded_bytes = 0;
 };
 
 class SheService {
  public:
   // `segments` as given to NodeServer::Start (the service keeps its own copy of the graphs;
-  // encrypted layers are prepared on first use per parameter set).
+  // encrypted layers are prepared on first use per parameter set). `segments` may be empty
+  // if options.ckks_segments is not (a CKKS-only node).
   static Result<std::unique_ptr<SheService>> Create(const std::vector<net::SegmentToHost>& segments,
                                                     SheServiceOptions options = {});
   ~SheService();
