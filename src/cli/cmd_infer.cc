@@ -20,6 +20,7 @@
 #include "veil/net/split_inference.h"
 #include "veil/npy.h"
 #include "veil/quantization.h"
+#include "proof_infer.h"
 #include "verified_infer.h"
 
 namespace veil::cli {
@@ -90,7 +91,8 @@ int RunInfer(const InferArgs& args) {
     return Fail(Status::InvalidArgument(
         "give exactly one of --model NAME (the network), --route (pinned) or --local"));
   const bool verified = args.mode == "consensus" || args.mode == "audit";
-  if (verified && args.model_name.empty())
+  const bool proof = args.mode == "proof";
+  if ((verified || proof) && args.model_name.empty())
     return Fail(Status::InvalidArgument("--mode " + args.mode +
                                         " runs through the network: give --model NAME"));
   auto path = ParseKernelPath(args.kernel);
@@ -151,7 +153,14 @@ int RunInfer(const InferArgs& args) {
     if (!out.ok()) return Fail(out.status());
     output = std::move(out).value();
   }
-  for (int64_t b = 0; b < batch && !verified; b += args.chunk) {
+  if (proof) {
+    const ProofInferOptions options{args.model_name, args.verified.receipt_path, session,
+                                    args.deadline_ms};
+    auto out = RunProofInfer(*target->client, *graph, inputs, args.chunk, options, &stages);
+    if (!out.ok()) return Fail(out.status());
+    output = std::move(out).value();
+  }
+  for (int64_t b = 0; b < batch && !verified && !proof; b += args.chunk) {
     std::vector<Tensor> part;
     for (const Tensor& t : inputs) part.push_back(BatchRows(t, b, std::min(args.chunk, batch - b)));
     if (local != nullptr) {
@@ -259,9 +268,11 @@ void AddInferCommand(CLI::App& app, Action* run) {
   cmd->add_option("--mode", args->mode,
                   "split (default): U-shaped split inference; consensus: every middle segment "
                   "on a committee with a quorum and a receipt; audit: one node, re-checked by a "
-                  "second with --audit-probability; she: homomorphic (BFV) exact mode; she-ckks: "
-                  "non-interactive CKKS mode (--ckks-model, --route FIRST:LAST=HOST:PORT,...)")
-      ->check(CLI::IsMember({"split", "consensus", "audit", "she", "she-ckks"}));
+                  "second with --audit-probability; she: homomorphic (BFV) exact mode; "
+                  "proof: every middle segment proven in zero knowledge, checked by this "
+                  "client (docs/zk.md); she-ckks: non-interactive CKKS mode (--ckks-model, "
+                  "--route FIRST:LAST=HOST:PORT,...)")
+      ->check(CLI::IsMember({"split", "consensus", "audit", "she", "proof", "she-ckks"}));
   cmd->add_option("--committee", args->verified.committee, "--mode consensus: committee size r")
       ->check(CLI::Range(1, 64));
   cmd->add_option("--quorum", args->verified.quorum,
@@ -274,7 +285,7 @@ void AddInferCommand(CLI::App& app, Action* run) {
                   "consensus/audit: retries of a segment without quorum")
       ->check(CLI::Range(0, 8));
   cmd->add_option("--receipt", args->verified.receipt_path,
-                  "consensus/audit: write the request's receipt here (veil verify-receipt)");
+                  "consensus/audit/proof: write the request's receipt here (veil verify-receipt)");
   cmd->add_option("--she-params", args->she_params,
                   "--mode she / she-ckks: parameter set N8192 or N16384");
   cmd->add_option("--key-holder", args->key_holder,

@@ -5,8 +5,12 @@
 //       segment from the model's published record and verifies it, serves over mutual TLS
 //       admitting only keys registered in the registry, measures its throughput, and
 //       registers a signed node record under a lease that it keeps alive until it stops.
-//   veil node --model M.veil --segments 1,2 --insecure
-//       Standalone, plaintext and unauthenticated (tests and loopback experiments only).
+//       With --zk-secret FILE (the model owner's MODEL.commit.secret, entrusted to this node),
+//       it also proves its segments on request (ProveSegment) under the owner's published
+//       model commitment (docs/zk.md "In the network").
+//   veil node --model M.veil --segments 1,2 --insecure [--commitment M.commit]
+//       Standalone, plaintext and unauthenticated (tests and loopback experiments only);
+//       --commitment (with M.commit.secret beside it) offers proofs.
 //   veil node --ckks-model models/polymlp/polymlp.onnx --ckks-layers 0:2 --insecure
 //       Standalone SHE non-interactive mode (CKKS): evaluates the layer ranges of the
 //       polynomial-activation network read from the ONNX file (docs/he.md); may be combined
@@ -15,6 +19,7 @@
 // Prints one line "listening on HOST:PORT ..." once bound, then one key=value log line per
 // request on stderr; /metrics (Prometheus text) on --metrics-listen when given.
 #include <signal.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -31,6 +36,7 @@
 #include "veil/net/metrics_http.h"
 #include "veil/net/network.h"
 #include "veil/net/node_server.h"
+#include "veil/net/proof_inference.h"
 #include "veil/net/publication.h"
 #include "veil/she/server.h"
 #include "veil/she/service.h"
@@ -51,6 +57,8 @@ struct NodeArgs {
   int threads = 1;
   std::string kernel = "auto";
   int64_t max_message_mib = 64;
+  std::vector<std::string> zk_secrets;  // networked: owners' commitment secrets
+  std::string commitment;               // standalone: MODEL.commit (secret beside it)
   std::string ckks_model;   // SHE non-interactive mode: ONNX of a polynomial-activation network
   std::string ckks_layers;  // FIRST:LAST[,FIRST:LAST...]
 };
@@ -65,6 +73,20 @@ Result<std::vector<she::CkksHostedSegment>> CkksSegments(const NodeArgs& args) {
   VEIL_ASSIGN_OR_RETURN(auto ranges, she::ParseLayerRanges(args.ckks_layers));
   for (const auto& [first, last] : ranges) out.push_back({spec, first, last});
   return out;
+}
+
+// Proving material from a commitment and the owner's secret file for it.
+Result<std::shared_ptr<const net::SegmentProving>> ProvingMaterial(zk::ModelCommitment commitment,
+                                                                   const std::string& secret_path) {
+  VEIL_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadWholeFile(secret_path));
+  auto seed = zk::ParseCommitmentSecret(bytes, commitment.digest);
+  sodium_memzero(bytes.data(), bytes.size());
+  if (!seed.ok()) return seed.status().WithContext(secret_path);
+  auto proving = std::make_shared<net::SegmentProving>();
+  proving->commitment = std::move(commitment);
+  proving->seed = *seed;
+  sodium_memzero(seed->data(), seed->size());
+  return std::shared_ptr<const net::SegmentProving>(std::move(proving));
 }
 
 Result<std::vector<int>> ParseSegments(const std::string& spec) {
@@ -206,6 +228,15 @@ int RunStandalone(const NodeArgs& args, net::NodeServerOptions options) {
   if (!she_segments.ok()) return Fail(she_segments.status());
   auto she = AddSheService(*she_segments, &options, std::move(ckks).value());
   if (!she.ok()) return Fail(she.status());
+  if (!args.commitment.empty()) {
+    auto bytes = ReadWholeFile(args.commitment);
+    if (!bytes.ok()) return Fail(bytes.status());
+    auto commitment = zk::ParseModelCommitment(*bytes);
+    if (!commitment.ok()) return Fail(commitment.status().WithContext(args.commitment));
+    auto proving = ProvingMaterial(std::move(commitment).value(), args.commitment + ".secret");
+    if (!proving.ok()) return Fail(proving.status());
+    options.proving = *proving;
+  }
   const sigset_t signals = BlockTerminationSignals();
   auto server = net::NodeServer::Start(*model, std::move(options));
   if (!server.ok()) return Fail(server.status());
@@ -235,8 +266,10 @@ int RunNetworked(const NodeArgs& args, net::NodeServerOptions options) {
   auto reg = registry::Registry::Connect(args.registry, registry_options);
   if (!reg.ok()) return Fail(reg.status());
 
-  // Fetch and verify every hosted segment.
+  // Fetch and verify every hosted segment; with --zk-secret, match each secret to the
+  // published commitment of a served model.
   std::vector<net::SegmentToHost> hosted;
+  std::vector<bool> secret_used(args.zk_secrets.size(), false);
   for (const std::string& spec : args.serve) {
     const size_t colon = spec.find(':');
     if (colon == std::string::npos || colon == 0)
@@ -245,14 +278,34 @@ int RunNetworked(const NodeArgs& args, net::NodeServerOptions options) {
     if (!record.ok()) return Fail(record.status());
     auto indices = ParseSegments(spec.substr(colon + 1));
     if (!indices.ok()) return Fail(indices.status());
+    std::shared_ptr<const net::SegmentProving> proving;
+    if (!args.zk_secrets.empty()) {
+      auto commitment = net::FetchModelCommitment(**reg, *record);
+      if (!commitment.ok() && commitment.status().code() != StatusCode::kNotFound)
+        return Fail(commitment.status());
+      for (size_t i = 0; commitment.ok() && i < args.zk_secrets.size() && !proving; ++i) {
+        auto material = ProvingMaterial(*commitment, args.zk_secrets[i]);
+        if (material.ok()) {
+          proving = *material;
+          secret_used[i] = true;
+        } else if (material.status().code() != StatusCode::kInvalidArgument) {
+          return Fail(material.status());  // unreadable or corrupt (not: another model's)
+        }
+      }
+    }
     for (int s : *indices) {
       auto segment = net::FetchSegment(*record, s);
       if (!segment.ok()) return Fail(segment.status());
-      hosted.push_back(
-          {record->name, record->model_digest, static_cast<int>(record->segments.size()), s,
-           record->segments[static_cast<size_t>(s)].segment_digest, std::move(segment).value()});
+      hosted.push_back({record->name, record->model_digest,
+                        static_cast<int>(record->segments.size()), s,
+                        record->segments[static_cast<size_t>(s)].segment_digest,
+                        std::move(segment).value(), proving});
     }
   }
+  for (size_t i = 0; i < args.zk_secrets.size(); ++i)
+    if (!secret_used[i])
+      return Fail(Status::InvalidArgument("--zk-secret " + args.zk_secrets[i] +
+                                          " belongs to no served model's published commitment"));
   std::vector<registry::HostedSegment> advertised;
   for (const auto& h : hosted)
     advertised.push_back({h.model_digest, static_cast<uint32_t>(h.segment_index), h.segment_digest,
@@ -277,8 +330,8 @@ int RunNetworked(const NodeArgs& args, net::NodeServerOptions options) {
   options.security = *security;
   // Consensus commitments and committee proofs are signed with the node's identity, which
   // outlives the server (declared before it in this function): a non-owning pointer.
-  options.identity =
-      std::shared_ptr<const registry::Identity>(identity->get(), [](const registry::Identity*) {});
+  options.identity = std::shared_ptr<const registry::Identity>(identity->get(),
+                                                               [](const registry::Identity*) {});
 
   auto she = AddSheService(hosted, &options);
   if (!she.ok()) return Fail(she.status());
@@ -333,6 +386,12 @@ void AddNodeCommand(CLI::App& app, Action* run) {
                   "node identity directory (default $VEIL_HOME/node)");
   cmd->add_option("--ttl", args->ttl_s, "registry lease TTL in seconds")
       ->check(CLI::Range(1, 3600));
+  cmd->add_option("--zk-secret", args->zk_secrets,
+                  "a model owner's MODEL.commit.secret: prove that model's served segments on "
+                  "request (the secret must match the commitment the owner published)")
+      ->expected(1, 64);
+  cmd->add_option("--commitment", args->commitment,
+                  "standalone: MODEL.commit (with MODEL.commit.secret beside it): offer proofs");
   cmd->add_option("--model,-m", args->model, "standalone: .veil model file");
   cmd->add_option("--segments,-s", args->segments, "standalone: segment indices, e.g. 1,2");
   cmd->add_flag("--insecure", args->insecure,
