@@ -123,7 +123,9 @@ TEST(MatMulProof, RejectsChangedOutputsInputsAndParams) {
   // A prover whose a differs from the committed one (it computes with the other a).
   Case lying = base;
   lying.witness.a = other_input.a;
-  lying.witness.output = MatMulReference(base.statement, other_input.a, base.b);
+  lying.y = MatMulReference(base.statement, other_input.a, base.b);
+  lying.statement.output = CommitI8(lying.y, 2, lying.y.size() / 2, lying.witness.output_blinds);
+  lying.witness.output = lying.y;
   EXPECT_FALSE(ProveAndVerify(lying.statement, lying.witness, lying.statement).ok());
   // Malformed statements are refused.
   v = base.statement;
