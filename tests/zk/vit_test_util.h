@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <set>
 #include <span>
@@ -60,6 +61,9 @@ inline void ExpectTamperRejected(
 inline double SecondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
+
+// Process CPU seconds (the provers are single-threaded; wall time on a loaded VM is not).
+inline double CpuSeconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
 
 }  // namespace veil::zk::testing
 
