@@ -72,18 +72,17 @@ Maps MakeMaps(const LayerNormStatement& s) {
   std::vector<Scalar> g(N);
   for (uint32_t j = 0; j < N; ++j) g[j] = Scalar::FromInt64(s.gamma[j % C]);
   m.gamma = ColumnMap::Scaled(g);
-  m.d_wide = {N, N, {}};
-  m.d_pad = {R * cp, N, {}};
+  m.d_wide = {N, N, {}, {}};
+  m.d_pad = {R * cp, N, {}, {}};
   const Scalar c_scalar = Scalar::FromUint64(C), minus_one = -Scalar::One();
-  for (uint32_t r = 0; r < R; ++r)
+  for (uint32_t r = 0; r < R; ++r) {
+    m.d_wide.blocks.push_back({r * C, C, r * C, C, minus_one});
+    m.d_pad.blocks.push_back({r * cp, C, r * C, C, minus_one});
     for (uint32_t c = 0; c < C; ++c) {
       m.d_wide.entries.push_back({r * C + c, r * C + c, c_scalar});
       m.d_pad.entries.push_back({r * cp + c, r * C + c, c_scalar});
-      for (uint32_t c2 = 0; c2 < C; ++c2) {
-        m.d_wide.entries.push_back({r * C + c, r * C + c2, minus_one});
-        m.d_pad.entries.push_back({r * cp + c, r * C + c2, minus_one});
-      }
     }
+  }
   return m;
 }
 

@@ -34,9 +34,9 @@ CoreMaps MakeCoreMaps(uint32_t batch, const ProductLayout& l, Transcript* t) {
   cm.claim_layout = {batch, l.groups, 0};
   const uint32_t kp = uint32_t{1} << cm.kv;
   cm.product_layout = {batch, l.groups * kp, cm.kv};
-  cm.c_map = {l.groups, l.c_cols, {}};
-  cm.a_map = {l.groups * kp, l.a_cols, {}};
-  cm.b_map = {l.groups * kp, l.b_cols, {}};
+  cm.c_map = {l.groups, l.c_cols, {}, {}};
+  cm.a_map = {l.groups * kp, l.a_cols, {}, {}};
+  cm.b_map = {l.groups * kp, l.b_cols, {}, {}};
   for (uint32_t g = 0; g < l.groups; ++g) {
     for (uint32_t m = 0; m < l.m; ++m)
       for (uint32_t n = 0; n < l.n; ++n)

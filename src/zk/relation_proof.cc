@@ -25,6 +25,13 @@ Status CheckForm(const RelationLayout& layout, const AffineForm& form, bool prov
       return Status::InvalidArgument("relation: incomplete term");
     if (t.map->base_cols != layout.cols)
       return Status::InvalidArgument("relation: map of the wrong base width");
+    for (const ColumnMap::Entry& e : t.map->entries)
+      if (e.base >= t.map->base_cols || e.source >= t.map->source_cols)
+        return Status::InvalidArgument("relation: map entry out of range");
+    for (const ColumnMap::Block& k : t.map->blocks)
+      if (uint64_t{k.base_begin} + k.base_count > t.map->base_cols ||
+          uint64_t{k.source_begin} + k.source_count > t.map->source_cols)
+        return Status::InvalidArgument("relation: map block out of range");
     VEIL_RETURN_IF_ERROR(
         CheckCommitmentShape(*t.commitment, layout.rows, t.map->source_cols, "relation term"));
     if (prover && (t.witness->cols != t.map->source_cols || t.witness->rows != layout.rows))
@@ -33,8 +40,7 @@ Status CheckForm(const RelationLayout& layout, const AffineForm& form, bool prov
   return Status::Ok();
 }
 
-std::vector<Group> Groups(const RelationLayout& layout, const AffineForm& form,
-                          std::span<const Scalar> eq_cols) {
+std::vector<Group> Groups(const AffineForm& form, std::span<const Scalar> eq_cols) {
   std::vector<Group> groups;
   for (const RelationTerm& t : form.terms) {
     Group* g = nullptr;
@@ -47,8 +53,13 @@ std::vector<Group> Groups(const RelationLayout& layout, const AffineForm& form,
     }
     for (const ColumnMap::Entry& e : t.map->entries)
       g->right[e.source] += t.coefficient * e.weight * eq_cols[e.base];
+    for (const ColumnMap::Block& k : t.map->blocks) {
+      Scalar mass;
+      for (uint32_t i = 0; i < k.base_count; ++i) mass += eq_cols[k.base_begin + i];
+      const Scalar w = t.coefficient * k.weight * mass;
+      for (uint32_t i = 0; i < k.source_count; ++i) g->right[k.source_begin + i] += w;
+    }
   }
-  (void)layout;
   return groups;
 }
 
@@ -71,6 +82,12 @@ std::vector<Scalar> FormTable(const RelationLayout& layout, const AffineForm& fo
       const Scalar* src = t.witness->values.data() + size_t{b} * t.witness->cols;
       for (const ColumnMap::Entry& e : t.map->entries)
         out[e.base] += t.coefficient * e.weight * src[e.source];
+      for (const ColumnMap::Block& k : t.map->blocks) {
+        Scalar sum;
+        for (uint32_t i = 0; i < k.source_count; ++i) sum += src[k.source_begin + i];
+        const Scalar v = t.coefficient * k.weight * sum;
+        for (uint32_t i = 0; i < k.base_count; ++i) out[k.base_begin + i] += v;
+      }
     }
   }
   return table;
@@ -106,38 +123,35 @@ Status CheckLayout(const RelationLayout& layout) {
 }  // namespace
 
 ColumnMap ColumnMap::Identity(uint32_t cols) {
-  ColumnMap m{cols, cols, {}};
+  ColumnMap m{cols, cols, {}, {}};
   for (uint32_t c = 0; c < cols; ++c) m.entries.push_back({c, c, Scalar::One()});
   return m;
 }
 
 ColumnMap ColumnMap::Scaled(std::span<const Scalar> weights) {
   const auto cols = static_cast<uint32_t>(weights.size());
-  ColumnMap m{cols, cols, {}};
+  ColumnMap m{cols, cols, {}, {}};
   for (uint32_t c = 0; c < cols; ++c) m.entries.push_back({c, c, weights[c]});
   return m;
 }
 
 ColumnMap ColumnMap::Broadcast(uint32_t rows, uint32_t cols) {
-  ColumnMap m{rows * cols, rows, {}};
+  ColumnMap m{rows * cols, rows, {}, {}};
   for (uint32_t r = 0; r < rows; ++r)
     for (uint32_t c = 0; c < cols; ++c) m.entries.push_back({r * cols + c, r, Scalar::One()});
   return m;
 }
 
 ColumnMap ColumnMap::RowSumBroadcast(uint32_t rows, uint32_t cols) {
-  ColumnMap m{rows * cols, rows * cols, {}};
+  ColumnMap m{rows * cols, rows * cols, {}, {}};
   for (uint32_t r = 0; r < rows; ++r)
-    for (uint32_t c = 0; c < cols; ++c)
-      for (uint32_t c2 = 0; c2 < cols; ++c2)
-        m.entries.push_back({r * cols + c, r * cols + c2, Scalar::One()});
+    m.blocks.push_back({r * cols, cols, r * cols, cols, Scalar::One()});
   return m;
 }
 
 ColumnMap ColumnMap::RowSum(uint32_t rows, uint32_t cols) {
-  ColumnMap m{rows, rows * cols, {}};
-  for (uint32_t r = 0; r < rows; ++r)
-    for (uint32_t c = 0; c < cols; ++c) m.entries.push_back({r, r * cols + c, Scalar::One()});
+  ColumnMap m{rows, rows * cols, {}, {}};
+  for (uint32_t r = 0; r < rows; ++r) m.blocks.push_back({r, 1, r * cols, cols, Scalar::One()});
   return m;
 }
 
@@ -173,7 +187,7 @@ Result<FormOpening> ProveFormAt(const CommitmentKey& key, const RelationLayout& 
   FormOpening out;
   const Scalar k = ConstantAt(layout, form, point.first(bv), eq_cols);
   out.value = {k, Scalar::Zero(), key.g().MulVartime(k)};
-  for (const Group& g : Groups(layout, form, eq_cols)) {
+  for (const Group& g : Groups(form, eq_cols)) {
     VEIL_ASSIGN_OR_RETURN(HyraxOpening o, HyraxProveTensor(key, *g.commitment, *g.witness, left,
                                                            g.right, transcript));
     out.value.value += o.evaluation.value;
@@ -194,7 +208,7 @@ Result<Point> VerifyFormAt(const CommitmentKey& key, const RelationLayout& layou
     return Status::InvalidArgument("relation: point of the wrong length");
   const std::vector<Scalar> left = EqTable(point.first(bv));
   const std::vector<Scalar> eq_cols = EqTable(point.subspan(bv));
-  const std::vector<Group> groups = Groups(layout, form, eq_cols);
+  const std::vector<Group> groups = Groups(form, eq_cols);
   if (groups.size() != proofs.size())
     return Status::Corrupt("relation: " + std::to_string(proofs.size()) + " openings, expected " +
                            std::to_string(groups.size()));

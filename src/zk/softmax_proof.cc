@@ -43,16 +43,18 @@ Maps MakeMaps(const SoftmaxStatement& s) {
   Maps m;
   m.wide = {s.batch, N, 0};
   m.narrow = {s.batch, R, 0};
-  m.id_a = {N, N, {}};
-  m.id_not = {N, N, {}};
-  m.bc_a = {N, R, {}};
-  m.rs_a = {N, N, {}};
-  m.rowsum_a = {R, N, {}};
+  m.id_a = {N, N, {}, {}};
+  m.id_not = {N, N, {}, {}};
+  m.bc_a = {N, R, {}, {}};
+  m.rs_a = {N, N, {}, {}};
+  m.rowsum_a = {R, N, {}, {}};
   m.sel_a.assign(N, Scalar::Zero());
   m.mask_right.assign(size_t{1} << CeilLog2(N), Scalar::Zero());
   m.minus_one_rows.assign(R, -Scalar::One());
   for (uint32_t r = 0; r < R; ++r) {
     const uint32_t a = Allowed(s, r);
+    m.rowsum_a.blocks.push_back({r, 1, r * C, a, Scalar::One()});
+    m.rs_a.blocks.push_back({r * C, a, r * C, a, Scalar::One()});
     for (uint32_t c = 0; c < C; ++c) {
       const uint32_t j = r * C + c;
       if (c >= a) {
@@ -62,8 +64,6 @@ Maps MakeMaps(const SoftmaxStatement& s) {
       }
       m.id_a.entries.push_back({j, j, Scalar::One()});
       m.bc_a.entries.push_back({j, r, Scalar::One()});
-      m.rowsum_a.entries.push_back({r, j, Scalar::One()});
-      for (uint32_t c2 = 0; c2 < a; ++c2) m.rs_a.entries.push_back({j, r * C + c2, Scalar::One()});
       m.sel_a[j] = Scalar::One();
       m.mask_right[j] = Scalar::One();
     }

@@ -37,7 +37,7 @@ void MakeForms(const TransposeStatement& s, const HyraxWitness* xw, const HyraxW
   const auto n = static_cast<uint32_t>(Elements(s));
   f->layout = {s.batch, n, 0};
   f->id = ColumnMap::Identity(n);
-  f->permuted = {n, n, {}};
+  f->permuted = {n, n, {}, {}};
   const std::vector<uint32_t> src = TransposeSources(s.shape, s.perm);
   for (uint32_t j = 0; j < n; ++j) f->permuted.entries.push_back({j, src[j], Scalar::One()});
   f->l.Add(&s.output, yw, &f->id).Add(&s.input, xw, &f->permuted, -Scalar::One());

@@ -43,14 +43,21 @@
 
 namespace veil::zk {
 
-// base[b][e.base] += e.weight · source[b][e.source] for every entry e.
+// base[b][e.base] += e.weight · source[b][e.source] for every entry e, and for every block k
+// base[b][j] += k.weight · Σ_{i in k's source range} source[b][i] for j in k's base range
+// (row sums in O(N) instead of O(N·C) entries).
 struct ColumnMap {
   struct Entry {
     uint32_t base = 0, source = 0;
     Scalar weight;
   };
+  struct Block {
+    uint32_t base_begin = 0, base_count = 0, source_begin = 0, source_count = 0;
+    Scalar weight;
+  };
   uint32_t base_cols = 0, source_cols = 0;
   std::vector<Entry> entries;
+  std::vector<Block> blocks;
 
   static ColumnMap Identity(uint32_t cols);
   // base column j reads weight[j]·source[j].
