@@ -128,6 +128,8 @@ Status CheckProductLayout(const ProductLayout& l) {
       l.a_cols > kMaxDim * 16 || l.b_cols > kMaxDim * 16 || l.c_cols > kMaxDim * 16)
     return Status::Corrupt("product layout: bad dimensions");
   const uint64_t g = l.groups;
+  if ((g << CeilLog2(l.k)) > (uint64_t{1} << 24))
+    return Status::Corrupt("product layout: too many groups × K");
   if (l.a_index.size() != g * l.m * l.k || l.b_index.size() != g * l.k * l.n ||
       l.c_index.size() != g * l.m * l.n || l.c_index.size() != l.c_cols)
     return Status::Corrupt("product layout: index tables of the wrong size");
