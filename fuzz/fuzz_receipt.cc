@@ -120,9 +120,9 @@ const std::string& ValidProofReceipt() {
     ReceiptProofs p;
     p.model_commitment = D(5);
     p.first_segment = 1;
-    p.input_commitment = std::string(68, 'i');
+    p.input_commitments = {std::string(68, 'i')};
     p.segment_proofs = {std::string(300, 'a'), std::string(200, 'b')};
-    p.output_commitment = std::string(68, 'o');
+    p.output_commitments = {std::string(68, 'o'), std::string(36, 'p')};
     r.proofs = p;
     auto encoded = EncodeReceipt(r);
     Require(encoded.ok(), "encode proof receipt");

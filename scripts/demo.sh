@@ -3,7 +3,8 @@
 # integer .veil models, classifies the Fashion-MNIST test set with each classifier,
 # generates a line of text with the shipped text model, then starts a local network
 # (`veil up`: embedded registry + 3 node processes over mutual TLS), runs requests through
-# it (split inference, then consensus with a receipt that is verified offline), kills a
+# it (split inference, then consensus and zero-knowledge proofs, each with a receipt that is
+# verified offline), kills a
 # node and shows the failover, and shuts the network down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,9 +44,12 @@ echo "== split inference through the network (first and last segments stay here)
 $veil infer --model cnn --images 0:6
 echo "== consensus: every middle segment on a VRF-drawn committee of 3, commit-reveal, quorum 2"
 $veil infer --model cnn --images 0:6 --mode consensus --receipt out/cnn.receipt
+echo "== proofs: each middle segment of the MLP proven in zero knowledge by its node, checked here"
+$veil infer --model mlp --images 0:4 --mode proof --receipt out/mlp.receipt
 $veil models --json > out/registry-snapshot.json
-echo "== the receipt, checked offline against the registry snapshot"
+echo "== the receipts, checked offline against the registry snapshot"
 $veil verify-receipt out/cnn.receipt --keys out/registry-snapshot.json
+$veil verify-receipt out/mlp.receipt --keys out/registry-snapshot.json
 echo "== generation across nodes (each node keeps the session's KV cache)"
 $veil generate --model textgen --prompt "In the beginning God" --tokens 60
 echo "== kill -9 one node, then generate again: the client routes around it (or fails over), same text"

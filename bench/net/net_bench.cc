@@ -12,7 +12,15 @@
 //    as many threads as the machine has cores, running the same batches back to back.
 //    Goal: >= 0.9x.
 //
+// 3. Proof mode against split mode (issue 5, docs/zk.md "In the network"): with
+//    --proof-model MLP.veil, the model split in 4 segments, each middle segment on its own node
+//    (mutual TLS) holding the owner's commitment and seed; median end-to-end latency of one
+//    request (batch --proof-batch) through a ProofRunner (segment 0 local, commit, prove on
+//    each node, verify each proof on the client, last segment local) and through a
+//    SplitRunner over the same nodes; prints both and their ratio.
+//
 //   veil_bench_net --model out/cnn.veil [--batch 32] [--clients 4] [--seconds 5]
+//   veil_bench_net --proof-model out/mlp.veil [--proof-batch 1] [--proof-reps 7]
 #include <openssl/rand.h>
 
 #include <CLI/CLI.hpp>
@@ -29,6 +37,7 @@
 #include "veil/net/network.h"
 #include "veil/net/node_client.h"
 #include "veil/net/node_server.h"
+#include "veil/net/proof_inference.h"
 #include "veil/net/split_inference.h"
 #include "veil/segmenter.h"
 
@@ -246,6 +255,95 @@ nlohmann::json Pipeline(const std::string& path, int64_t batch, int clients, dou
           {"errors", failed.load()}};
 }
 
+nlohmann::json ProofVsSplit(const std::string& path, int64_t batch, int reps) {
+  auto loaded = LoadModel(path);
+  if (!loaded.ok()) {
+    std::cerr << loaded.status().ToString() << "\n";
+    std::exit(1);
+  }
+  Graph graph = std::move(loaded).value();
+  if (!SplitIntoSegments(&graph, 4).ok()) std::exit(1);
+  auto proving = std::make_shared<SegmentProving>();
+  RAND_bytes(proving->seed.data(), static_cast<int>(proving->seed.size()));
+  auto commitment = zk::CommitModel(graph, proving->seed);
+  if (!commitment.ok()) {
+    std::cerr << commitment.status().ToString() << "\n";
+    std::exit(1);
+  }
+  proving->commitment = std::move(commitment).value();
+  Identities ids(true);
+  std::vector<std::unique_ptr<NodeServer>> nodes;
+  Route route;
+  for (int s = 1; s <= 2; ++s) {
+    NodeServerOptions options;
+    options.segments = {s};
+    options.security = ids.Make();
+    options.proving = proving;
+    auto node = NodeServer::Start(graph, options);
+    if (!node.ok()) {
+      std::cerr << node.status().ToString() << "\n";
+      std::exit(1);
+    }
+    route[s] = {(*node)->address()};
+    nodes.push_back(std::move(node).value());
+  }
+  const LinkSecurity client = ids.Make();
+  SplitOptions split;
+  split.client.security = client;
+  auto split_runner = SplitRunner::Create(graph, route, split);
+  ProofOptions po;
+  po.client.security = client;
+  auto proof_runner = ProofRunner::Create(graph, proving->commitment, route, po);
+  if (!split_runner.ok() || !proof_runner.ok()) {
+    std::cerr << "cannot create the runners\n";
+    std::exit(1);
+  }
+  Shape shape = {batch};
+  const Value& in = graph.values[static_cast<size_t>(graph.inputs[0])];
+  for (int64_t d : in.shape) shape.push_back(d);
+  Tensor x(in.dtype, shape);
+  for (size_t i = 0; i < x.i8().size(); ++i) x.i8()[i] = static_cast<int8_t>(i * 7 % 255 - 127);
+  std::vector<double> split_ms, proof_ms, verify_ms, call_ms;
+  size_t proof_bytes = 0;
+  for (int r = 0; r < reps + 1; ++r) {  // the first round warms up both
+    auto start = Clock::now();
+    auto a = (*split_runner)->Run({x});
+    const double ts = Ms(Clock::now() - start);
+    start = Clock::now();
+    auto b = (*proof_runner)->Run({x});
+    const double tp = Ms(Clock::now() - start);
+    if (!a.ok() || !b.ok() || !(a->outputs[0] == b->outputs[0])) {
+      std::cerr << "proof mode failed or differs from split mode\n";
+      std::exit(1);
+    }
+    if (r == 0) continue;
+    split_ms.push_back(ts);
+    proof_ms.push_back(tp);
+    double v = 0, c = 0;
+    proof_bytes = 0;
+    for (const auto& st : b->stages) {
+      v += st.verify_ms;
+      c += st.call_ms;
+      proof_bytes += st.proof_bytes;
+    }
+    verify_ms.push_back(v);
+    call_ms.push_back(c);
+  }
+  const double s = Median(split_ms), p = Median(proof_ms);
+  return {{"bench", "proof_vs_split"},
+          {"model", graph.name},
+          {"batch", batch},
+          {"segments_proven", 2},
+          {"tls", true},
+          {"reps", reps},
+          {"split_ms", s},
+          {"proof_ms", p},
+          {"ratio", p / s},
+          {"prove_calls_ms", Median(call_ms)},
+          {"client_verify_ms", Median(verify_ms)},
+          {"proof_bytes", proof_bytes}};
+}
+
 }  // namespace
 }  // namespace veil::net
 
@@ -255,6 +353,9 @@ int main(int argc, char** argv) {
   int64_t batch = 32;
   int clients = 4, iterations = 200, node_threads = 1;
   bool plaintext_pipeline = false;
+  std::string proof_model;
+  int64_t proof_batch = 1;
+  int proof_reps = 7;
   double seconds = 5;
   app.add_option("--model", model, ".veil model for the pipeline benchmark");
   app.add_option("--batch", batch, "samples per request");
@@ -263,7 +364,15 @@ int main(int argc, char** argv) {
   app.add_option("--iterations", iterations, "calls per latency sample");
   app.add_option("--node-threads", node_threads, "session threads per node and client segment");
   app.add_flag("--plaintext-pipeline", plaintext_pipeline, "pipeline without TLS (reference)");
+  app.add_option("--proof-model", proof_model,
+                 "proof mode vs split mode latency for this model (e.g. out/mlp.veil) only");
+  app.add_option("--proof-batch", proof_batch, "samples per proof-mode request");
+  app.add_option("--proof-reps", proof_reps, "requests per mode (median reported)");
   CLI11_PARSE(app, argc, argv);
+  if (!proof_model.empty()) {
+    std::cout << veil::net::ProofVsSplit(proof_model, proof_batch, proof_reps).dump() << std::endl;
+    return 0;
+  }
   for (bool tls : {true, false}) {
     const auto r = veil::net::PerHop(tls, iterations);
     std::cout << r.dump() << std::endl;

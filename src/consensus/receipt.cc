@@ -48,8 +48,15 @@ Status CheckProofStructure(const Receipt& r) {
                              " bytes, got " + std::to_string(b.size()));
     return Status::Ok();
   };
-  VEIL_RETURN_IF_ERROR(bounded(p.input_commitment, "input_commitment"));
-  VEIL_RETURN_IF_ERROR(bounded(p.output_commitment, "output_commitment"));
+  for (const auto* list : {&p.input_commitments, &p.output_commitments}) {
+    const std::string what =
+        list == &p.input_commitments ? "input_commitments" : "output_commitments";
+    if (list->empty() || list->size() > kMaxReceiptCommitments)
+      return Status::Corrupt(what + ": 1.." + std::to_string(kMaxReceiptCommitments) +
+                             " commitments required, got " + std::to_string(list->size()));
+    for (size_t i = 0; i < list->size(); ++i)
+      VEIL_RETURN_IF_ERROR(bounded((*list)[i], what + " " + std::to_string(i)));
+  }
   for (size_t i = 0; i < p.segment_proofs.size(); ++i)
     VEIL_RETURN_IF_ERROR(bounded(p.segment_proofs[i], "proof " + std::to_string(i)));
   return Status::Ok();
@@ -155,14 +162,14 @@ Result<std::string> EncodeReceipt(const Receipt& r) {
     v1::ReceiptProofs* mp = m.mutable_proofs();
     mp->set_model_commitment_digest(ToBytes(r.proofs->model_commitment));
     mp->set_first_segment(r.proofs->first_segment);
-    mp->set_input_commitment(r.proofs->input_commitment);
+    for (const std::string& c : r.proofs->input_commitments) mp->add_input_commitments(c);
     for (const std::string& p : r.proofs->segment_proofs) mp->add_segment_proofs(p);
-    mp->set_output_commitment(r.proofs->output_commitment);
+    for (const std::string& c : r.proofs->output_commitments) mp->add_output_commitments(c);
     std::string bytes = m.SerializeAsString();
-    if (bytes.size() > kMaxReceiptBytes)
-      return Status::InvalidArgument("receipt is " + std::to_string(bytes.size()) +
+    if (bytes.size() > kMaxProofReceiptBytes)
+      return Status::InvalidArgument("proof receipt is " + std::to_string(bytes.size()) +
                                      " bytes, over the limit of " +
-                                     std::to_string(kMaxReceiptBytes));
+                                     std::to_string(kMaxProofReceiptBytes));
     return bytes;
   }
   m.set_model_digest(ToBytes(r.model_digest));
@@ -222,6 +229,10 @@ Result<Receipt> DecodeProofReceipt(const v1::Receipt& m) {
   if (mp.segment_proofs_size() == 0) return Status::Corrupt("proof receipt has no segment proofs");
   if (static_cast<size_t>(mp.segment_proofs_size()) > kMaxReceiptSegments)
     return Status::Corrupt("more than " + std::to_string(kMaxReceiptSegments) + " segment proofs");
+  if (static_cast<size_t>(mp.input_commitments_size()) > kMaxReceiptCommitments ||
+      static_cast<size_t>(mp.output_commitments_size()) > kMaxReceiptCommitments)
+    return Status::Corrupt("more than " + std::to_string(kMaxReceiptCommitments) +
+                           " input or output commitments");
   Receipt r;
   r.version = m.version();
   VEIL_RETURN_IF_ERROR(FixedBytes(m.model_digest(), "model_digest", &r.model_digest));
@@ -230,9 +241,9 @@ Result<Receipt> DecodeProofReceipt(const v1::Receipt& m) {
   VEIL_RETURN_IF_ERROR(
       FixedBytes(mp.model_commitment_digest(), "model_commitment_digest", &p.model_commitment));
   p.first_segment = mp.first_segment();
-  p.input_commitment = mp.input_commitment();
+  p.input_commitments.assign(mp.input_commitments().begin(), mp.input_commitments().end());
   p.segment_proofs.assign(mp.segment_proofs().begin(), mp.segment_proofs().end());
-  p.output_commitment = mp.output_commitment();
+  p.output_commitments.assign(mp.output_commitments().begin(), mp.output_commitments().end());
   r.proofs = std::move(p);
   VEIL_RETURN_IF_ERROR(CheckStructure(r));
   return r;
@@ -241,13 +252,17 @@ Result<Receipt> DecodeProofReceipt(const v1::Receipt& m) {
 }  // namespace
 
 Result<Receipt> DecodeReceipt(std::string_view bytes) {
-  if (bytes.size() > kMaxReceiptBytes)
+  // Proof receipts may be larger (they carry the proofs); consensus receipts keep their limit.
+  if (bytes.size() > kMaxProofReceiptBytes)
     return Status::Corrupt("receipt is " + std::to_string(bytes.size()) +
-                           " bytes, over the limit of " + std::to_string(kMaxReceiptBytes));
+                           " bytes, over the limit of " + std::to_string(kMaxProofReceiptBytes));
   v1::Receipt m;
   if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return Status::Corrupt("not a veil receipt (protobuf decoding failed)");
   if (m.version() == kProofReceiptVersion) return DecodeProofReceipt(m);
+  if (bytes.size() > kMaxReceiptBytes)
+    return Status::Corrupt("receipt is " + std::to_string(bytes.size()) +
+                           " bytes, over the limit of " + std::to_string(kMaxReceiptBytes));
   if (m.has_proofs()) return Status::Corrupt("only a version 2 receipt carries proofs");
   // Counts first, so a hostile message cannot make the loops below allocate much.
   if (m.segments_size() == 0) return Status::Corrupt("receipt has no segments");

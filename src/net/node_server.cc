@@ -301,27 +301,42 @@ class NodeService final : public v1::Node::Service {
                      std::to_string(std::min<int64_t>(static_cast<int64_t>(seg->max_opening_bytes),
                                                       options_->max_tensor_bytes)) +
                      " (batch <= " + std::to_string(kMaxProofBatch) + ")");
-    // Checks that the opening opens its commitment (values and blinds) before anything else.
-    auto opening = zk::ParseActivationOpening(
+    // Checks that every opening opens its commitment (values and blinds) before anything else.
+    auto openings = zk::ParseActivationOpenings(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
         *seg->key);
-    if (!opening.ok()) return Invalid("input_opening: " + opening.status().message());
-    const Value& in = seg->graph.values[static_cast<size_t>(seg->graph.inputs[0])];
-    const Tensor& values = opening->values;
-    if (values.dtype() != DType::kInt8 || values.rank() < 1 || values.dim(0) < 1 ||
-        values.dim(0) > kMaxProofBatch)
-      return Invalid("input_opening: int8 [B, ...] with 1 <= B <= " +
-                     std::to_string(kMaxProofBatch) + " expected");
-    if (static_cast<int64_t>(values.size()) != values.dim(0) * NumElements(in.shape))
-      return Invalid("input_opening: " + ShapeToString(values.shape()) +
-                     " does not have the segment's input shape [B] + " + ShapeToString(in.shape));
-    for (int8_t v : values.i8())
-      if (v == -128) return Invalid("input_opening: int8 value -128 (activations lie in ±127)");
-    opening->values.Reshape([&] {
-      Shape batched = {values.dim(0)};
+    if (!openings.ok()) return Invalid("input_opening: " + openings.status().message());
+    const Graph& pg = *seg->prover_graph;
+    const std::vector<int> in_ids =
+        pg.SegmentInputs(pg.EffectiveSegments()[static_cast<size_t>(seg->index)]);
+    if (openings->size() != in_ids.size())
+      return Invalid("input_opening: " + std::to_string(openings->size()) +
+                     " activations; the segment reads " + std::to_string(in_ids.size()));
+    int64_t batch = 0;
+    for (size_t i = 0; i < in_ids.size(); ++i) {
+      zk::ActivationOpening& o = (*openings)[i];
+      const Value& in = pg.values[static_cast<size_t>(in_ids[i])];
+      const std::string what = "input_opening " + std::to_string(i) + " ('" + in.name + "')";
+      // Named by the value it commits to (an unnamed single opening is taken as the input).
+      if (o.value != in_ids[i] && !(o.value == -1 && in_ids.size() == 1))
+        return Invalid(what + ": names value " + std::to_string(o.value) + ", expected " +
+                       std::to_string(in_ids[i]));
+      const Tensor& values = o.values;
+      if (values.dtype() != DType::kInt8 || values.rank() < 1 || values.dim(0) < 1 ||
+          values.dim(0) > kMaxProofBatch || (i > 0 && values.dim(0) != batch))
+        return Invalid(what + ": int8 [B, ...] with one B in 1.." + std::to_string(kMaxProofBatch) +
+                       " expected");
+      batch = values.dim(0);
+      if (static_cast<int64_t>(values.size()) != batch * NumElements(in.shape))
+        return Invalid(what + ": " + ShapeToString(values.shape()) +
+                       " does not have the input's shape [B] + " + ShapeToString(in.shape));
+      for (int8_t v : values.i8())
+        if (v == -128) return Invalid(what + ": int8 value -128 (activations lie in ±127)");
+      Shape batched = {batch};
       batched.insert(batched.end(), in.shape.begin(), in.shape.end());
-      return batched;
-    }());
+      o.values.Reshape(batched);
+      o.value = in_ids[i];
+    }
     std::lock_guard<std::mutex> lock(prove_mutex_);  // one proof at a time: it is CPU-bound
     if (context->IsCancelled()) return {grpc::StatusCode::CANCELLED, "call cancelled"};
     if (context->deadline() < std::chrono::system_clock::now())
@@ -331,10 +346,10 @@ class NodeService final : public v1::Node::Service {
     if (seg->faulty_prover_graph != nullptr) graph = seg->faulty_prover_graph.get();
 #endif
     auto proved = zk::ProveSegment(*graph, seg->proving->commitment, seg->proving->seed, seg->index,
-                                   *opening);
+                                   std::span<const zk::ActivationOpening>(*openings));
     if (!proved.ok()) return ToGrpc(proved.status());
     std::vector<uint8_t> proof = zk::SerializeSegmentProof(proved->proof);
-    std::vector<uint8_t> out = zk::SerializeActivationOpening(proved->output);
+    std::vector<uint8_t> out = zk::SerializeActivationOpenings(proved->outputs);
 #ifdef VEIL_FAULT_INJECTION
     NodeFaults* faults = options_->faults.get();
     if (faults != nullptr && faults->kind == FaultKind::kFlipBits && !proof.empty())
@@ -967,12 +982,15 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(std::vector<SegmentToHost>
       seg->provable = zk::CheckSegmentProvable(*prover, seg->index);
       seg->key =
           std::make_unique<zk::CommitmentKey>(zk::SegmentProofKey(*prover, s.proving->commitment));
-      if (seg->provable.ok() && seg->graph.inputs.size() == 1) {
-        const Value& in = seg->graph.values[static_cast<size_t>(seg->graph.inputs[0])];
-        // Header, dims, then per sample its values, one blind and one row commitment.
-        seg->max_opening_bytes =
-            4096 + static_cast<size_t>(kMaxProofBatch) *
-                       (static_cast<size_t>(std::max<int64_t>(NumElements(in.shape), 0)) + 64);
+      if (seg->provable.ok()) {
+        // Per opening: header and dims, then per sample its values, one blind and one row
+        // commitment.
+        for (int id : seg->graph.inputs) {
+          const Value& in = seg->graph.values[static_cast<size_t>(id)];
+          seg->max_opening_bytes +=
+              4096 + static_cast<size_t>(kMaxProofBatch) *
+                         (static_cast<size_t>(std::max<int64_t>(NumElements(in.shape), 0)) + 64);
+        }
       }
       seg->prover_graph = std::make_unique<Graph>(std::move(prover).value());
       seg->proving = s.proving;

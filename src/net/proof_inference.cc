@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "veil/model_file.h"
 #include "veil/zk/segment_proof.h"
@@ -54,17 +55,6 @@ Result<zk::HyraxCommitment> DecodeCommitment(std::string_view bytes) {
 
 std::span<const uint8_t> AsBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
-// A proof's (first) input commitment: `input()` or the member `input`, depending on the zk
-// library's revision (segment proofs are gaining several inputs).
-template <typename Proof>
-const zk::HyraxCommitment& InputOf(const Proof& proof) {
-  if constexpr (requires { proof.input(); }) {
-    return proof.input();
-  } else {
-    return proof.input;
-  }
 }
 
 std::string RandomRequestId() {
@@ -261,7 +251,7 @@ struct ProofRunner::Impl {
   int count = 0;
   Digest model_digest{};
   std::vector<Digest> segment_digests;
-  std::vector<int> boundary;  // boundary[s] = the value segment s outputs (s < count - 1)
+  std::vector<int> head_outputs, tail_inputs;  // value ids, in the extracted graphs' order
   std::map<std::string, std::unique_ptr<NodeClient>> clients;
 
   Result<NodeClient*> ClientFor(const std::string& address) {
@@ -273,6 +263,12 @@ struct ProofRunner::Impl {
   }
   void Log(const std::string& line) const {
     if (options.log) options.log(line);
+  }
+  Shape Batched(int value, int64_t batch) const {
+    Shape s = {batch};
+    const Shape& per = graph.values[static_cast<size_t>(value)].shape;
+    s.insert(s.end(), per.begin(), per.end());
+    return s;
   }
 };
 
@@ -297,18 +293,17 @@ Result<std::unique_ptr<ProofRunner>> ProofRunner::Create(const Graph& graph,
       return Status(p.code(), "proof mode: segment " + std::to_string(s) +
                                   " cannot be proven: " + p.message());
   }
-  // A single chain of activations: segment s's only output is segment s + 1's only input.
-  for (int s = 0; s + 1 < count; ++s) {
-    const std::vector<int> out = graph.SegmentOutputs(segments[static_cast<size_t>(s)]);
-    const std::vector<int> in = graph.SegmentInputs(segments[static_cast<size_t>(s + 1)]);
-    if (out.size() != 1 || in.size() != 1 || out[0] != in[0])
-      return Status::Unsupported("proof mode needs a single chain of activations: segment " +
-                                 std::to_string(s) + " -> " + std::to_string(s + 1) + " passes " +
-                                 std::to_string(out.size()) + " value(s) and segment " +
-                                 std::to_string(s + 1) + " reads " + std::to_string(in.size()));
-    impl.boundary.push_back(out[0]);
-  }
+  // Every value a middle segment reads must come from an earlier segment (the client's first
+  // one, or a proven one), never straight from the caller.
+  std::set<int> produced;
+  for (int v : graph.SegmentOutputs(segments[0])) produced.insert(v);
   for (int s = 1; s <= count - 2; ++s) {
+    for (int v : graph.SegmentInputs(segments[static_cast<size_t>(s)]))
+      if (!produced.count(v))
+        return Status::Unsupported("proof mode: segment " + std::to_string(s) + " reads value '" +
+                                   graph.values[static_cast<size_t>(v)].name +
+                                   "', which no earlier segment produces");
+    for (int v : graph.SegmentOutputs(segments[static_cast<size_t>(s)])) produced.insert(v);
     auto it = route.find(s);
     if (it == route.end() || it->second.empty())
       return Status::InvalidArgument("no node serves segment " + std::to_string(s));
@@ -321,8 +316,13 @@ Result<std::unique_ptr<ProofRunner>> ProofRunner::Create(const Graph& graph,
   impl.model_digest = ModelDigest(graph);
   for (int s = 0; s < count; ++s) impl.segment_digests.push_back(SegmentDigest(graph, s));
   impl.key = std::make_unique<zk::CommitmentKey>(zk::SegmentProofKey(graph, commitment));
+  impl.head_outputs = graph.SegmentOutputs(segments[0]);
+  impl.tail_inputs = graph.SegmentInputs(segments[static_cast<size_t>(count - 1)]);
   VEIL_ASSIGN_OR_RETURN(Graph head, ExtractSegment(graph, 0));
   VEIL_ASSIGN_OR_RETURN(Graph tail, ExtractSegment(graph, count - 1));
+  if (head.outputs.size() != impl.head_outputs.size() ||
+      tail.inputs.size() != impl.tail_inputs.size())
+    return Status::Internal("extracted segments disagree with the graph's segment values");
   VEIL_ASSIGN_OR_RETURN(impl.head, Session::Create(head, impl.options.session));
   VEIL_ASSIGN_OR_RETURN(impl.tail, Session::Create(tail, impl.options.session));
   return runner;
@@ -337,30 +337,51 @@ Result<ProofRunResult> ProofRunner::Run(const std::vector<Tensor>& inputs) {
   const int64_t batch = inputs[0].dim(0);
   ProofRunResult result;
   result.request_id = RandomRequestId();
+  const std::vector<Segment> segments = impl.graph.EffectiveSegments();
 
+  // Plain values the client holds (its first segment's outputs, then verified openings) and
+  // committed ones (value id -> opening).
+  std::map<int, Tensor> plain;
+  std::map<int, zk::ActivationOpening> committed;
+  std::set<int> proven;  // values a proof of this request produced
   VEIL_ASSIGN_OR_RETURN(std::vector<Tensor> head_out, impl.head->Run(inputs));
-  if (head_out.size() != 1) return Status::Internal("segment 0 returned more than one value");
-  VEIL_ASSIGN_OR_RETURN(zk::ActivationOpening current,
-                        zk::CommitActivation(*impl.key, head_out[0]));
-  const zk::HyraxCommitment first_input = current.commitment;
-  std::vector<uint8_t> opening_bytes = zk::SerializeActivationOpening(current);
+  if (head_out.size() != impl.head_outputs.size())
+    return Status::Internal("segment 0 returned an unexpected number of values");
+  for (size_t i = 0; i < head_out.size(); ++i) plain[impl.head_outputs[i]] = std::move(head_out[i]);
+
   consensus::ReceiptProofs section;
   section.model_commitment = impl.commitment.digest;
   section.first_segment = 1;
-  section.input_commitment = [&] {
-    const std::vector<uint8_t> b = EncodeCommitment(first_input);
+  auto encode = [](const zk::HyraxCommitment& c) {
+    const std::vector<uint8_t> b = EncodeCommitment(c);
     return std::string(b.begin(), b.end());
-  }();
+  };
 
   for (int s = 1; s <= impl.count - 2; ++s) {
     const std::string seg = "segment " + std::to_string(s);
+    const std::vector<int> in_ids = impl.graph.SegmentInputs(segments[static_cast<size_t>(s)]);
+    const std::vector<int> out_ids = impl.graph.SegmentOutputs(segments[static_cast<size_t>(s)]);
+    std::vector<zk::ActivationOpening> sent;
+    for (int v : in_ids) {
+      auto it = committed.find(v);
+      if (it == committed.end()) {
+        // A value of the client's first segment: committed now, with fresh blinds.
+        auto p = plain.find(v);
+        if (p == plain.end()) return Status::Internal(seg + " reads a value the client lacks");
+        VEIL_ASSIGN_OR_RETURN(zk::ActivationOpening o, zk::CommitActivation(*impl.key, p->second));
+        o.value = v;
+        section.input_commitments.push_back(encode(o.commitment));
+        it = committed.emplace(v, std::move(o)).first;
+      }
+      sent.push_back(it->second);
+    }
     ProveCall call;
     call.request_id = result.request_id;
     call.model_digest = impl.model_digest;
     call.segment_index = s;
     call.segment_digest = impl.segment_digests[static_cast<size_t>(s)];
     call.model_commitment = impl.commitment.digest;
-    call.input_opening = opening_bytes;
+    call.input_opening = zk::SerializeActivationOpenings(sent);
     std::string served_by;
     ProveReply reply;
     std::string failures;
@@ -399,37 +420,52 @@ Result<ProofRunResult> ProofRunner::Run(const std::vector<Tensor>& inputs) {
       return Status::Corrupt(from + " is for segment " + std::to_string(proof->segment));
     if (proof->batch != static_cast<uint32_t>(batch))
       return Status::Corrupt(from + " is for a batch of " + std::to_string(proof->batch));
-    if (!(InputOf(*proof) == current.commitment))
-      return Status::Corrupt(from + " is for another input commitment than the one sent");
+    if (proof->inputs.size() != sent.size())
+      return Status::Corrupt(from + " has " + std::to_string(proof->inputs.size()) + " inputs");
+    for (size_t i = 0; i < sent.size(); ++i)
+      if (!(proof->inputs[i] == sent[i].commitment))
+        return Status::Corrupt(from + " is for another input commitment than the one sent (input " +
+                               std::to_string(i) + ")");
     if (Status v = zk::VerifySegment(impl.graph, impl.commitment, *proof); !v.ok())
       return Status::Corrupt(from + " does not verify: " + v.message());
-    auto next = zk::ParseActivationOpening(reply.output_opening, *impl.key);
+    const std::string bad_opening = seg + ": the output openings from node " + served_by;
+    auto next = zk::ParseActivationOpenings(reply.output_opening, *impl.key);
     if (!next.ok())
-      return Status::Corrupt(seg + ": the output opening from node " + served_by +
-                             " is invalid: " + next.status().message());
-    if (!(next->commitment == proof->output()))
-      return Status::Corrupt(seg + ": the output opening from node " + served_by +
-                             " does not open the proof's output commitment");
-    const Value& out_value =
-        impl.graph.values[static_cast<size_t>(impl.boundary[static_cast<size_t>(s)])];
-    Shape expected = {batch};
-    expected.insert(expected.end(), out_value.shape.begin(), out_value.shape.end());
-    if (next->values.dtype() != DType::kInt8 ||
-        static_cast<int64_t>(next->values.size()) != NumElements(expected))
-      return Status::Corrupt(seg + ": the output opening from node " + served_by +
-                             " has the wrong shape");
-    next->values.Reshape(expected);
+      return Status::Corrupt(bad_opening + " are invalid: " + next.status().message());
+    if (next->size() != out_ids.size() || proof->outputs.size() != out_ids.size())
+      return Status::Corrupt(bad_opening + " do not match the segment's " +
+                             std::to_string(out_ids.size()) + " outputs");
+    for (size_t i = 0; i < out_ids.size(); ++i) {
+      zk::ActivationOpening& o = (*next)[i];
+      const Shape expected = impl.Batched(out_ids[i], batch);
+      if (o.value != out_ids[i] || !(o.commitment == proof->outputs[i]) ||
+          o.values.dtype() != DType::kInt8 ||
+          static_cast<int64_t>(o.values.size()) != NumElements(expected))
+        return Status::Corrupt(bad_opening + ": output " + std::to_string(i) +
+                               " is not the opening of the proof's output commitment for '" +
+                               impl.graph.values[static_cast<size_t>(out_ids[i])].name + "'");
+      o.values.Reshape(expected);
+    }
     const double verify_ms = Ms(verify_start);
     result.stages.push_back({s, served_by, reply.proof.size(), call_ms, verify_ms});
     section.segment_proofs.emplace_back(reply.proof.begin(), reply.proof.end());
-    opening_bytes = std::move(reply.output_opening);
-    current = std::move(next).value();
+    for (size_t i = 0; i < out_ids.size(); ++i) {
+      plain[out_ids[i]] = (*next)[i].values;
+      committed[out_ids[i]] = std::move((*next)[i]);
+      proven.insert(out_ids[i]);
+    }
   }
-  {
-    const std::vector<uint8_t> b = EncodeCommitment(current.commitment);
-    section.output_commitment.assign(b.begin(), b.end());
+  std::vector<Tensor> tail_in;
+  for (int v : impl.tail_inputs) {
+    auto p = plain.find(v);
+    if (p == plain.end())
+      return Status::Internal("the last segment reads a value the client lacks");
+    tail_in.push_back(p->second);
+    if (proven.count(v)) section.output_commitments.push_back(encode(committed.at(v).commitment));
   }
-  VEIL_ASSIGN_OR_RETURN(result.outputs, impl.tail->Run({current.values}));
+  if (section.output_commitments.empty())
+    return Status::Unsupported("the last segment reads no proven value");
+  VEIL_ASSIGN_OR_RETURN(result.outputs, impl.tail->Run(tail_in));
 
   consensus::Receipt receipt;
   receipt.version = consensus::kProofReceiptVersion;
@@ -472,16 +508,45 @@ Result<consensus::ReceiptReport> VerifyProofReceipt(std::string_view bytes,
                            std::to_string(p.first_segment));
   if (Status s = zk::VerifyChain(graph, commitment, proofs); !s.ok())
     return Status::Corrupt("proof chain rejected: " + s.message());
-  auto input = DecodeCommitment(p.input_commitment);
-  if (!input.ok())
-    return Status::Corrupt("input_commitment does not decode: " + input.status().message());
-  if (!(*input == InputOf(proofs.front())))
-    return Status::Corrupt("input_commitment is not the first proof's input commitment");
-  auto output = DecodeCommitment(p.output_commitment);
-  if (!output.ok())
-    return Status::Corrupt("output_commitment does not decode: " + output.status().message());
-  if (!(*output == proofs.back().output()))
-    return Status::Corrupt("output_commitment is not the last proof's output commitment");
+  // The commitments the receipt names: the chain's external inputs (values no proof here
+  // produced, in order of first use) and the outputs the segments after it read.
+  const std::vector<Segment> segments = graph.EffectiveSegments();
+  std::vector<const zk::HyraxCommitment*> want_in, want_out;
+  std::map<int, const zk::HyraxCommitment*> produced;
+  std::set<int> external;
+  for (const zk::SegmentProof& proof : proofs) {
+    const Segment& seg = segments[proof.segment];
+    const std::vector<int> in_ids = graph.SegmentInputs(seg), out_ids = graph.SegmentOutputs(seg);
+    if (in_ids.size() != proof.inputs.size() || out_ids.size() != proof.outputs.size())
+      return Status::Corrupt("segment " + std::to_string(proof.segment) +
+                             ": the proof's inputs or outputs do not match the segment");
+    for (size_t i = 0; i < in_ids.size(); ++i)
+      if (!produced.count(in_ids[i]) && external.insert(in_ids[i]).second)
+        want_in.push_back(&proof.inputs[i]);
+    for (size_t i = 0; i < out_ids.size(); ++i) produced[out_ids[i]] = &proof.outputs[i];
+  }
+  std::set<int> read_later;
+  for (size_t s = proofs.back().segment + 1; s < segments.size(); ++s)
+    for (int v : graph.SegmentInputs(segments[s]))
+      if (produced.count(v) && read_later.insert(v).second) want_out.push_back(produced.at(v));
+  auto compare = [](const std::vector<std::string>& got,
+                    const std::vector<const zk::HyraxCommitment*>& want,
+                    const std::string& what) -> Status {
+    if (got.size() != want.size())
+      return Status::Corrupt(what + ": the receipt lists " + std::to_string(got.size()) +
+                             ", the proofs have " + std::to_string(want.size()));
+    for (size_t i = 0; i < got.size(); ++i) {
+      auto c = DecodeCommitment(got[i]);
+      if (!c.ok())
+        return Status::Corrupt(what + " " + std::to_string(i) +
+                               " does not decode: " + c.status().message());
+      if (!(*c == *want[i]))
+        return Status::Corrupt(what + " " + std::to_string(i) + " is not the proofs' commitment");
+    }
+    return Status::Ok();
+  };
+  VEIL_RETURN_IF_ERROR(compare(p.input_commitments, want_in, "input commitment"));
+  VEIL_RETURN_IF_ERROR(compare(p.output_commitments, want_out, "output commitment"));
 
   const uint32_t first = proofs.front().segment, last = proofs.back().segment;
   const size_t count = commitment.segments.size();
@@ -493,22 +558,22 @@ Result<consensus::ReceiptReport> VerifyProofReceipt(std::string_view bytes,
       "segments " + std::to_string(first) + ".." + std::to_string(last) + " of " +
       std::to_string(count) +
       " were computed exactly (docs/arithmetic.md) under the owner's "
-      "committed weights, from the committed input to the committed output, batch " +
+      "committed weights, from the committed input(s) to the committed output(s), batch " +
       std::to_string(proofs.front().batch) + " (zero-knowledge proofs; whoever computed them)");
   for (const zk::SegmentProof& proof : proofs)
     report.proves.push_back("segment " + std::to_string(proof.segment) + ": " +
                             std::to_string(proof.layers.size()) +
-                            " proven layer(s); input commitment chained from the previous "
-                            "segment's output commitment");
+                            " proven layer(s); every input commitment produced by an earlier "
+                            "proof here is that proof's output commitment");
   report.does_not_prove = {
       "anything about segments the client ran itself (segment 0 and segment " +
           std::to_string(count - 1) +
-          "): the committed input is whatever the client's first "
-          "segment produced, and the last segment ran on the opened output, unproven",
+          "): the committed inputs are whatever the client's first "
+          "segment produced, and the last segment ran on the opened outputs, unproven",
       "what the input or output activations are (only their hiding commitments are in the "
       "receipt; the client holds the openings)",
-      "privacy of the activations from the hosting nodes: each node sees the opening of its "
-      "segment's input and output, as in split mode",
+      "privacy of the activations from the hosting nodes: each node sees the openings of its "
+      "segment's inputs and outputs, as in split mode",
       "which node computed each segment, or when (proofs are not signed and carry no "
       "timestamp); only that the computation is correct",
       "that the published commitment is to weights of any particular quality: only that "

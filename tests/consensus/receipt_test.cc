@@ -373,6 +373,7 @@ TEST_F(ConsensusReceiptTest, StructuralLimits) {
   EXPECT_FALSE(DecodeReceipt("").ok());
   EXPECT_FALSE(DecodeReceipt("\xff\xff\xff garbage").ok());
   EXPECT_FALSE(DecodeReceipt(std::string(kMaxReceiptBytes + 1, '\0')).ok());
+  EXPECT_FALSE(DecodeReceipt(std::string(kMaxProofReceiptBytes + 1, '\0')).ok());
 }
 
 TEST_F(ConsensusReceiptTest, TruncationsFailWithAReason) {
@@ -403,9 +404,9 @@ Receipt ProofReceipt() {
   ReceiptProofs p;
   p.model_commitment.fill(2);
   p.first_segment = 1;
-  p.input_commitment = "in";
+  p.input_commitments = {"in"};
   p.segment_proofs = {"proof-a", "proof-b"};
-  p.output_commitment = "out";
+  p.output_commitments = {"out", "out2"};
   r.proofs = p;
   return r;
 }
@@ -453,8 +454,14 @@ TEST_F(ConsensusReceiptTest, ProofReceiptsRoundTripAndAreStrict) {
   x.mutable_proofs()->set_segment_proofs(1, std::string(kMaxReceiptProofBytes + 1, 'p'));
   refused(x, "proof 1");
   x = m;
-  x.mutable_proofs()->clear_output_commitment();
-  refused(x, "output_commitment");
+  x.mutable_proofs()->clear_output_commitments();
+  refused(x, "output_commitments");
+  x = m;
+  x.mutable_proofs()->set_input_commitments(0, "");
+  refused(x, "input_commitments 0");
+  x = m;
+  for (int i = 0; i < 65; ++i) x.mutable_proofs()->add_input_commitments("c");
+  refused(x, "input or output commitments");
   x = m;
   x.mutable_proofs()->set_model_commitment_digest("short");
   refused(x, "model_commitment_digest");

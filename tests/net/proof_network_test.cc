@@ -146,7 +146,7 @@ TEST_F(ProofNetworkTest, TamperedReceiptsAreRejected) {
     v = VerifyProofReceipt(*bytes, proving_->commitment, model);
     EXPECT_FALSE(v.ok()) << "the input commitment is segment 1's";
     r = *decoded;
-    std::swap(r.proofs->input_commitment, r.proofs->output_commitment);
+    std::swap(r.proofs->input_commitments, r.proofs->output_commitments);
     bytes = consensus::EncodeReceipt(r);
     ASSERT_TRUE(bytes.ok());
     EXPECT_FALSE(VerifyProofReceipt(*bytes, proving_->commitment, model).ok());

@@ -35,7 +35,9 @@ inline constexpr size_t kMaxReceiptSegments = 4096;
 // Proof receipts (docs/zk.md "In the network"): version 2, wire mode 3.
 inline constexpr uint32_t kProofReceiptVersion = 2;
 inline constexpr uint32_t kProofReceiptMode = 3;
-inline constexpr size_t kMaxReceiptProofBytes = 4u << 20;  // each proof or commitment
+inline constexpr size_t kMaxProofReceiptBytes = 64u << 20;  // a whole proof receipt
+inline constexpr size_t kMaxReceiptProofBytes = 32u << 20;  // each proof or commitment
+inline constexpr size_t kMaxReceiptCommitments = 64;        // input and output commitments
 
 struct ReceiptSegment {
   uint32_t segment_index = 0;
@@ -55,9 +57,11 @@ struct ReceiptSegment {
 struct ReceiptProofs {
   Digest model_commitment{};  // zk model commitment digest
   uint32_t first_segment = 0;
-  std::string input_commitment;             // Hyrax commitment, zk wire format
+  // Hyrax commitments (zk wire format) of the values the proofs read that no proof here
+  // produced, and of the proofs' outputs that later segments read, each in order of first use.
+  std::vector<std::string> input_commitments;
   std::vector<std::string> segment_proofs;  // zk segment proofs, consecutive segments
-  std::string output_commitment;            // Hyrax commitment, zk wire format
+  std::vector<std::string> output_commitments;
 };
 
 // A consensus/audit receipt (version 1: mode, public_seed, digests, segments) or a proof

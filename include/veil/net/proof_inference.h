@@ -11,16 +11,17 @@
 // public model with its own segment's weights spliced in, checked to be exactly the hosted
 // segment (SegmentDigest).
 //
-// Client (ProofRunner): runs segment 0 itself, commits to its output with fresh blinds,
-// sends the opening to the node of segment 1, verifies the returned proof at once
-// (zk::VerifySegment, then chain linkage: its input commitment is the commitment the client
-// sent, its output commitment is the returned opening's), forwards the output opening to the
-// next node, and runs the last segment on the final opened output. Nothing unverified
-// reaches the output: a proof that fails is an error naming the segment and node.
+// Client (ProofRunner): runs segment 0 itself, commits to the outputs the middle segments
+// read (fresh blinds), sends each node the openings of its segment's inputs (by value id),
+// verifies the returned proof at once (zk::VerifySegment, then linkage: its input commitments
+// are the ones the client sent, its output commitments those of the returned openings), keeps
+// the verified output openings for the next nodes, and runs the last segment on the opened
+// values. Nothing unverified reaches the output: a proof that fails is an error naming the
+// segment and node.
 //
 // Receipt: version 2, mode proof (consensus/receipt.h): model digest, request id, model
-// commitment digest, the first input commitment, the proofs in order, the final output
-// commitment. VerifyProofReceipt checks it against a published commitment.
+// commitment digest, the input commitments, the proofs in order, the output commitments.
+// VerifyProofReceipt checks it against a published commitment.
 #pragma once
 
 #include <functional>
@@ -121,8 +122,8 @@ class ProofRunner {
  public:
   // `graph` is the whole model (the client runs the first and last segments); it must match
   // `commitment` (zk::CheckCommitmentMatchesGraph) and every middle segment must be provable
-  // (zk::CheckSegmentProvable; the error names the first op that is not) and form a single
-  // chain of activations. `route` names candidate nodes for every middle segment; a node
+  // (zk::CheckSegmentProvable; the error names the first op that is not) and read only
+  // values earlier segments produce. `route` names candidate nodes for every middle segment; a node
   // that fails to answer is replaced by the next candidate, a node whose proof does not
   // verify is not (the request fails naming the segment).
   static Result<std::unique_ptr<ProofRunner>> Create(const Graph& graph,
@@ -143,9 +144,10 @@ class ProofRunner {
 
 // Checks a proof receipt against the published commitment of the model whose digest is
 // `model_digest`: the receipt names that model and commitment, every proof decodes and
-// verifies (zk::VerifyChain: consecutive segments from first_segment, each input commitment
-// the previous output commitment), the input commitment is the first proof's and the output
-// commitment the last proof's. Errors say which check failed (and which segment).
+// verifies (zk::VerifyChain: consecutive segments from first_segment, input commitments of
+// values an earlier proof produced equal to its output commitments), and the receipt's input
+// and output commitments are exactly the chain's external inputs and the outputs later
+// segments read. Errors say which check failed (and which segment).
 Result<consensus::ReceiptReport> VerifyProofReceipt(std::string_view bytes,
                                                     const zk::ModelCommitment& commitment,
                                                     const Digest& model_digest);
