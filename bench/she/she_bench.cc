@@ -2,9 +2,15 @@
 // node` processes, against plaintext inference in the same run (Session::Run, i.e. `veil
 // run`, and U-shaped split inference through the same nodes). Prints per-request latency
 // (median of --runs, batch --batch), bytes per request, the one-time key setup, and the
-// ratios.
+// ratios. Then the non-interactive CKKS mode: models/polymlp as layers [0, 2) and [2, 3) on
+// two `veil node --ckks-model` processes, the client relaying the encrypted result between
+// them: end-to-end latency of one request (one ciphertext = 4 images, median of --runs), the
+// bytes moved, the one-time keys, and the accuracy over --ckks-images test images against
+// the plain (double) model and the float model's recorded accuracy.
 //
 //   veil_bench_she --veil build-she/src/cli/veil --models out [--runs 10] [--batch 1]
+//                  [--ckks-model models/polymlp/polymlp.onnx] [--ckks-images 1000]
+//                  [--only bfv|ckks]
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,15 +18,20 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "veil/fashion_mnist.h"
 #include "veil/model_file.h"
 #include "veil/net/split_inference.h"
 #include "veil/session.h"
+#include "veil/she/ckks_client.h"
 #include "veil/she/client.h"
 
 namespace {
@@ -50,8 +61,7 @@ struct Node {
   }
 };
 
-bool StartNode(const std::string& veil, const std::string& model, const std::string& segs,
-               Node* node) {
+bool StartVeil(const std::string& veil, std::vector<std::string> args, Node* node) {
   int out[2];
   if (pipe(out) != 0) return false;
   const pid_t pid = fork();
@@ -61,8 +71,12 @@ bool StartNode(const std::string& veil, const std::string& model, const std::str
     if (freopen("/dev/null", "w", stderr) == nullptr) _exit(126);
     close(out[0]);
     close(out[1]);
-    execl(veil.c_str(), "veil", "node", "--model", model.c_str(), "--segments", segs.c_str(),
-          "--insecure", "--listen", "127.0.0.1:0", static_cast<char*>(nullptr));
+    args.insert(args.begin(), "veil");
+    for (const char* a : {"--insecure", "--listen", "127.0.0.1:0"}) args.emplace_back(a);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(veil.c_str(), argv.data());
     _exit(127);
   }
   close(out[1]);
@@ -75,6 +89,11 @@ bool StartNode(const std::string& veil, const std::string& model, const std::str
   if (line.rfind(prefix, 0) != 0) return false;
   node->address = line.substr(prefix.size(), line.find(' ', prefix.size()) - prefix.size());
   return true;
+}
+
+bool StartNode(const std::string& veil, const std::string& model, const std::string& segs,
+               Node* node) {
+  return StartVeil(veil, {"node", "--model", model, "--segments", segs}, node);
 }
 
 int Fail(const Status& s) {
@@ -172,6 +191,109 @@ int Bench(const std::string& veil, const std::string& model_path, const std::str
   return 0;
 }
 
+int BenchCkks(const std::string& veil, const std::string& onnx, int runs, int64_t images,
+              const std::string& params) {
+  auto spec = veil::she::LoadCkksModel(onnx);
+  if (!spec.ok()) return Fail(spec.status());
+  const std::string meta_path = onnx.substr(0, onnx.find_last_of('/') + 1) + "meta.json";
+  std::ifstream meta_in(meta_path);
+  if (!meta_in) return Fail(Status::NotFound(meta_path));
+  const nlohmann::json meta = nlohmann::json::parse(meta_in);
+  const double mean = meta["input_mean"].get<double>(), stdev = meta["input_std"].get<double>();
+  auto data = veil::LoadFashionMnist(veil::kFashionMnistDebianDir, true);
+  if (!data.ok()) return Fail(data.status());
+  images = std::min<int64_t>(images, data->count);
+  std::vector<std::vector<double>> xs;
+  for (int64_t i = 0; i < images; ++i) {
+    const auto img = data->image(i);
+    std::vector<double> x(img.size());
+    for (size_t j = 0; j < img.size(); ++j)
+      x[j] = (static_cast<float>(img[j]) / 255.0f - static_cast<float>(mean)) /
+             static_cast<float>(stdev);
+    xs.push_back(std::move(x));
+  }
+  Node a, b;
+  if (!StartVeil(veil, {"node", "--ckks-model", onnx, "--ckks-layers", "0:2"}, &a) ||
+      !StartVeil(veil, {"node", "--ckks-model", onnx, "--ckks-layers", "2:3"}, &b))
+    return Fail(Status::Unavailable("could not start the CKKS node processes"));
+  veil::she::CkksSheOptions options;
+  auto p = veil::she::ParseSheParams(params);
+  if (!p.ok()) return Fail(p.status());
+  options.params = *p;
+  options.client.security = veil::net::LinkSecurity::Insecure();
+  const auto setup = Clock::now();
+  auto runner =
+      veil::she::CkksSheRunner::Create(*spec, {{0, 2, {a.address}}, {2, 3, {b.address}}}, options);
+  if (!runner.ok()) return Fail(runner.status());
+  if (Status s = (*runner)->UploadKeys(); !s.ok()) return Fail(s);
+  const double setup_ms = Ms(setup);
+  uint64_t key_bytes = 0;
+  for (const auto& u : (*runner)->key_uploads()) key_bytes += u.bytes;
+  // Latency of one request: one ciphertext of batch_capacity() images, end to end.
+  const size_t cap = (*runner)->batch_capacity();
+  const std::vector<std::vector<double>> one(xs.begin(), xs.begin() + static_cast<ptrdiff_t>(cap));
+  std::vector<double> req_ms;
+  veil::she::CkksSheResult last;
+  for (int r = 0; r < runs + 1; ++r) {
+    const auto t = Clock::now();
+    auto out = (*runner)->Run(one);
+    if (!out.ok()) return Fail(out.status());
+    if (r > 0) req_ms.push_back(Ms(t));
+    last = std::move(out).value();
+  }
+  // Accuracy over all the images (sequential requests of one ciphertext each).
+  const auto t_all = Clock::now();
+  auto all = (*runner)->Run(xs);
+  if (!all.ok()) return Fail(all.status());
+  const double all_ms = Ms(t_all);
+  size_t agree = 0, correct = 0, plain_correct = 0;
+  double max_err = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    auto plain = veil::he::EvaluateSpecPlain(**spec, xs[i]);
+    if (!plain.ok()) return Fail(plain.status());
+    const auto& got = all->outputs[i];
+    const auto ec = std::max_element(got.begin(), got.end()) - got.begin();
+    const auto pc = std::max_element(plain->begin(), plain->end()) - plain->begin();
+    agree += ec == pc;
+    correct += ec == data->labels[i];
+    plain_correct += pc == data->labels[i];
+    for (size_t j = 0; j < got.size(); ++j)
+      max_err = std::max(max_err, std::abs(got[j] - (*plain)[j]));
+  }
+  const double n = static_cast<double>(xs.size());
+  std::printf(
+      "polymlp  SHE non-interactive CKKS (%s), 2 node processes [0,2) | [2,3), %zu images "
+      "per ciphertext (%d runs, median)\n",
+      params.c_str(), cap, runs);
+  std::printf("  one request (one ciphertext, %zu images) end to end      %10.1f ms\n", cap,
+              Median(req_ms));
+  for (const auto& h : last.hops)
+    std::printf(
+        "    layers [%zu,%zu) on the node (incl. call):  %8.1f ms  up %.3f MB  down %.3f MB\n",
+        h.first, h.last, h.ms, h.upload_bytes / 1e6, h.download_bytes / 1e6);
+  std::printf("    key holder: encode+encrypt %.1f ms, decrypt+decode %.1f ms\n", last.encrypt_ms,
+              last.decrypt_ms);
+  std::printf(
+      "  upload per request: fresh ciphertext %.3f MB (seeded), relayed %.3f MB; download "
+      "%.3f MB; round trips to the key holder's decryption: 0\n",
+      last.input_bytes / 1e6, (last.upload_bytes - last.input_bytes) / 1e6,
+      last.download_bytes / 1e6);
+  std::printf(
+      "  %zu images in %zu requests: %.1f s (%.1f ms per image); same class as the plain "
+      "model %zu/%zu, max |logit error| %.3g\n",
+      xs.size(), all->ciphertexts, all_ms / 1e3, all_ms / n, agree, xs.size(), max_err);
+  std::printf(
+      "  accuracy: CKKS encrypted %.2f%%, plain double %.2f%% (same images), float model "
+      "%.2f%% (all 10000, meta.json)\n",
+      100.0 * static_cast<double>(correct) / n, 100.0 * static_cast<double>(plain_correct) / n,
+      100.0 * meta["float_test_accuracy"].get<double>());
+  std::printf(
+      "  one-time setup: keygen + upload of Galois + relinearization keys (%.1f MB) to 2 "
+      "nodes %.0f ms\n\n",
+      key_bytes / 1e6, setup_ms);
+  return agree == xs.size() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -184,9 +306,20 @@ int main(int argc, char** argv) {
   app.add_option("--runs", runs, "timed runs per mode")->check(CLI::Range(1, 1000));
   app.add_option("--batch", batch, "images per request")->check(CLI::Range(1, 64));
   app.add_option("--params", params, "N8192 or N16384");
+  std::string ckks_model = "models/polymlp/polymlp.onnx", only;
+  int64_t ckks_images = 1000;
+  app.add_option("--ckks-model", ckks_model, "polynomial-activation ONNX for the CKKS mode");
+  app.add_option("--ckks-images", ckks_images, "test images for the CKKS accuracy")
+      ->check(CLI::Range(4, 10000));
+  app.add_option("--only", only, "bfv or ckks (default: both)")
+      ->check(CLI::IsMember({"", "bfv", "ckks"}));
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
-  int rc = Bench(veil, models + "/mlp.veil", "1", "2", runs, batch, params);
-  rc |= Bench(veil, models + "/cnn.veil", "0,1", "2", runs, batch, params);
+  int rc = 0;
+  if (only != "ckks") {
+    rc |= Bench(veil, models + "/mlp.veil", "1", "2", runs, batch, params);
+    rc |= Bench(veil, models + "/cnn.veil", "0,1", "2", runs, batch, params);
+  }
+  if (only != "bfv") rc |= BenchCkks(veil, ckks_model, runs, ckks_images, params);
   return rc;
 }
