@@ -1,10 +1,11 @@
 // libFuzzer target: the HE decoders (BFV and CKKS ciphertexts, secret/public/
-// relinearization/Galois keys) on hostile bytes. Random bytes almost never pass the header check
-// (magic, version, params_id), so besides raw inputs the target mutates valid blobs made at
-// start-up: byte 0 picks the blob kind (high bit set = decode the rest as raw bytes),
-// bytes 1-3 a new length (truncate or zero-extend), then 4-byte edits (24-bit offset,
-// xor mask). Whatever decodes must validate against the parameters, re-serialize to the
-// same bytes, and (ciphertexts) decrypt without error.
+// relinearization/Galois keys; relinearization and Galois keys also against the CKKS context,
+// as a SHE node decodes a CKKS key upload) on hostile bytes. Random bytes almost never pass the
+// header check (magic, version, params_id), so besides raw inputs the target mutates valid blobs
+// made at start-up: byte 0 picks the blob kind (high bit set = decode the rest as raw bytes), bytes
+// 1-3 a new length (truncate or zero-extend), then 4-byte edits (24-bit offset, xor mask). Whatever
+// decodes must validate against the parameters, re-serialize to the same bytes, and (ciphertexts)
+// decrypt without error.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -71,6 +72,10 @@ const State& GetState() {
     const CkksCiphertext cct =
         Must(ckks_sym.EncryptSymmetric(Must(s->ckks_enc->Encode(values, 1u << 30, 1))));
     s->blobs.push_back(Must(SerializeCkksCiphertext(*s->ckks, cct)));
+    // What `UploadKeys(scheme = CKKS)` receives.
+    s->blobs.push_back(Must(SerializeRelinKeys(*s->ckks, Must(ckks_gen.CreateRelinKeys()))));
+    s->blobs.push_back(
+        Must(SerializeGaloisKeys(*s->ckks, Must(ckks_gen.CreateGaloisKeysForSteps({1}, false)))));
     return s;
   }();
   return *state;
@@ -111,6 +116,13 @@ void DecodeAll(const State& s, const std::vector<uint8_t>& b) {
     Require(s.ckks_enc->Decode(*plain).ok(), "decrypted CKKS ciphertext does not decode");
   } else {
     Require(!ct.status().message().empty(), "error without a message");
+  }
+  if (auto rk = DeserializeRelinKeys(*s.ckks, b); rk.ok()) {
+    Require(ValidateRelinKeys(*s.ckks, *rk).ok(),
+            "decoded CKKS relinearization key does not validate");
+  }
+  if (auto gk = DeserializeGaloisKeys(*s.ckks, b); gk.ok()) {
+    Require(ValidateGaloisKeys(*s.ckks, *gk).ok(), "decoded CKKS Galois keys do not validate");
   }
 }
 
