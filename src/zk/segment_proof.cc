@@ -5,6 +5,7 @@
 #include <string>
 
 #include "op_util.h"
+#include "ops/op.h"
 #include "veil/zk/multilinear.h"
 #include "veil/zk/serialize.h"
 
@@ -22,12 +23,8 @@ constexpr uint32_t kMaxBatch = uint32_t{1} << 16;
 constexpr uint32_t kMaxSegmentValues = 64;  // inputs or outputs of one segment
 constexpr std::string_view kDomain = "veil/zk/segment/v3";
 
-std::string NodeLabel(const Graph& g, int n) {
-  const Node& node = g.nodes[static_cast<size_t>(n)];
-  return "node " + std::to_string(n) + " (" + OpKindName(node.kind) + " '" + node.name + "')";
-}
-
-const Shape& ValueShape(const Graph& g, int v) { return g.values[static_cast<size_t>(v)].shape; }
+using ops::NodeLabel;
+using ops::ValueShape;
 
 Result<size_t> PerSampleSize(const Graph& g, int value) {
   const Shape& shape = ValueShape(g, value);
@@ -43,118 +40,13 @@ Result<size_t> PerSampleSize(const Graph& g, int value) {
   return static_cast<size_t>(n);
 }
 
-std::vector<int64_t> PerChannel(const Tensor* t, size_t n) {
-  std::vector<int64_t> out(n);
-  for (size_t i = 0; i < n; ++i) out[i] = t->i32()[t->size() == 1 ? 0 : i];
-  return out;
-}
-
-bool ProvableKind(OpKind kind) {
-  switch (kind) {
-    case OpKind::kReshape:
-    case OpKind::kLinear:
-    case OpKind::kConv2d:
-    case OpKind::kLookup:
-    case OpKind::kRequantize:
-    case OpKind::kAdd:
-    case OpKind::kMaxPool2d:
-    case OpKind::kAvgPool2d:
-    case OpKind::kReduceMean:
-      return true;
-    default:
-      return false;
-  }
-}
+bool ProvableKind(OpKind kind) { return kind == OpKind::kReshape || ops::FindOp(kind) != nullptr; }
 constexpr const char* kProvableList =
     "provable: Reshape, Linear, Conv2d, Lookup, Requantize, Add, MaxPool2d, AvgPool2d, "
     "ReduceMean";
 
-// ---- Public descriptions of nodes (both sides derive them from the graph) --------------
-
-int64_t AttrAt(const Node& node, const char* name, size_t i, int64_t fallback) {
-  const std::vector<int64_t> v = node.AttrInts(name);
-  return i < v.size() ? v[i] : fallback;
-}
-
-ConvShape DescribeConv(const Graph& g, const Node& node) {
-  const Shape& x = ValueShape(g, node.inputs[0]);
-  const Shape& y = ValueShape(g, node.outputs[0]);
-  const Tensor& w = *node.FindParam("weight");
-  ConvShape s;
-  s.c = static_cast<uint32_t>(x[0]);
-  s.h = static_cast<uint32_t>(x[1]);
-  s.w = static_cast<uint32_t>(x[2]);
-  s.o = static_cast<uint32_t>(w.dim(0));
-  s.kh = static_cast<uint32_t>(w.dim(2));
-  s.kw = static_cast<uint32_t>(w.dim(3));
-  s.sh = static_cast<uint32_t>(AttrAt(node, "strides", 0, 1));
-  s.sw = static_cast<uint32_t>(AttrAt(node, "strides", 1, 1));
-  s.pt = static_cast<uint32_t>(AttrAt(node, "pads", 0, 0));
-  s.pl = static_cast<uint32_t>(AttrAt(node, "pads", 1, 0));
-  s.dh = static_cast<uint32_t>(AttrAt(node, "dilations", 0, 1));
-  s.dw = static_cast<uint32_t>(AttrAt(node, "dilations", 1, 1));
-  s.oh = static_cast<uint32_t>(y[1]);
-  s.ow = static_cast<uint32_t>(y[2]);
-  return s;
-}
-
-PoolWindows DescribeWindows(const Graph& g, const Node& node) {
-  const Shape& x = ValueShape(g, node.inputs[0]);
-  if (node.kind == OpKind::kReduceMean) {
-    const std::vector<int64_t> axes = node.AttrInts("axes");
-    return ReduceWindows(x, axes);
-  }
-  const Shape& y = ValueShape(g, node.outputs[0]);
-  auto u = [](int64_t v) { return static_cast<uint32_t>(v); };
-  return Pool2dWindows(u(x[0]), u(x[1]), u(x[2]), u(AttrAt(node, "kernel", 0, 1)),
-                       u(AttrAt(node, "kernel", 1, 1)), u(AttrAt(node, "strides", 0, 1)),
-                       u(AttrAt(node, "strides", 1, 1)), u(AttrAt(node, "pads", 0, 0)),
-                       u(AttrAt(node, "pads", 1, 0)), u(y[1]), u(y[2]),
-                       node.kind == OpKind::kMaxPool2d, node.AttrInt("count_include_pad", 0) == 1);
-}
-
-// The requantization statement of a node over [B, width] (accumulator and output commitments
-// filled by the caller). Linear: per-channel along the row; Conv2d: channel j / P; standalone
-// Requantize: per-channel along the last axis; Add: multiplier 1 and the node's shift.
-RequantizeStatement DescribeRequantize(const Graph& g, const Node& node, size_t B, size_t width) {
-  RequantizeStatement rs;
-  rs.rows = static_cast<uint32_t>(B);
-  rs.cols = static_cast<uint32_t>(width);
-  rs.act_min = static_cast<int32_t>(node.AttrInt("act_min", -127));
-  rs.act_max = static_cast<int32_t>(node.AttrInt("act_max", 127));
-  if (node.kind == OpKind::kAdd) {
-    rs.multiplier.assign(width, 1);
-    rs.shift.assign(width, node.FindParam("shift")->i32()[0]);
-    return rs;
-  }
-  size_t channels = width, repeat = 1;
-  if (node.kind == OpKind::kConv2d) {
-    channels = static_cast<size_t>(node.FindParam("weight")->dim(0));
-    repeat = width / channels;
-  } else if (node.kind == OpKind::kRequantize) {
-    const Shape& in = ValueShape(g, node.inputs[0]);
-    channels = in.empty() ? 1 : static_cast<size_t>(in.back());
-  }
-  const std::vector<int64_t> m = PerChannel(node.FindParam("multiplier"), channels);
-  const std::vector<int64_t> sh = PerChannel(node.FindParam("shift"), channels);
-  for (size_t j = 0; j < width; ++j) {
-    const size_t c = node.kind == OpKind::kConv2d ? j / repeat : j % channels;
-    rs.multiplier.push_back(m[c]);
-    rs.shift.push_back(sh[c]);
-  }
-  return rs;
-}
-
-LookupStatement DescribeLookup(const Node& node, size_t B, size_t width) {
-  LookupStatement st;
-  st.rows = static_cast<uint32_t>(B);
-  st.cols = static_cast<uint32_t>(width);
-  const std::span<const int8_t> table = node.FindParam("table")->i8();
-  st.table.assign(table.begin(), table.end());
-  return st;
-}
-
-// Op-specific provability (the op kind itself is checked first).
+// Generic provability of a node (int8 inputs of static, bounded size; one output), then the
+// op's own check.
 Status CheckNodeProvable(const Graph& g, int n) {
   const Node& node = g.nodes[static_cast<size_t>(n)];
   for (int v : node.inputs) {
@@ -165,41 +57,8 @@ Status CheckNodeProvable(const Graph& g, int n) {
   if (node.outputs.size() != 1)
     return Status::Unsupported(NodeLabel(g, n) + " has several outputs");
   VEIL_RETURN_IF_ERROR(PerSampleSize(g, node.outputs[0]).status());
-  const size_t want_inputs = node.kind == OpKind::kAdd ? 2 : 1;
-  if (node.inputs.size() != want_inputs)
-    return Status::Unsupported(
-        NodeLabel(g, n) + " has " + std::to_string(node.inputs.size()) +
-        " inputs; proofs support " + std::to_string(want_inputs) +
-        (node.kind == OpKind::kAdd ? " (Add with a constant param is not provable yet)" : ""));
-  switch (node.kind) {
-    case OpKind::kLinear:
-      if (ValueShape(g, node.inputs[0]).size() != 1)
-        return Status::Unsupported(
-            NodeLabel(g, n) +
-            " reads a per-sample input of rank > 1; only [K] inputs are provable yet");
-      break;
-    case OpKind::kConv2d:
-      if (node.AttrInt("group", 1) != 1)
-        return Status::Unsupported(NodeLabel(g, n) + " has group " +
-                                   std::to_string(node.AttrInt("group", 1)) +
-                                   "; only group 1 convolutions are provable yet");
-      break;
-    case OpKind::kAdd:
-      if (ValueShape(g, node.inputs[0]) != ValueShape(g, node.inputs[1]))
-        return Status::Unsupported(
-            NodeLabel(g, n) + " broadcasts its second input; only equal shapes are provable yet");
-      break;
-    case OpKind::kMaxPool2d: {
-      const int64_t taps = AttrAt(node, "kernel", 0, 1) * AttrAt(node, "kernel", 1, 1);
-      if (taps > kMaxPoolTaps)
-        return Status::Unsupported(NodeLabel(g, n) + " has a " + std::to_string(taps) +
-                                   "-tap kernel; max pooling is provable up to " +
-                                   std::to_string(kMaxPoolTaps) + " taps");
-      break;
-    }
-    default:
-      break;
-  }
+  const ops::OpHandler* op = ops::FindOp(node.kind);
+  if (op != nullptr && op->check != nullptr) return op->check(g, n);
   return Status::Ok();
 }
 
@@ -217,433 +76,31 @@ void AbsorbHeader(Transcript* t, const Digest& model, uint32_t segment, const Di
   }
 }
 
-void AbsorbLayer(Transcript* t, const SegmentLayerProof& l) {
-  t->AppendU64("segment/node", l.node);
-  t->AppendPoints("segment/accumulator", l.accumulator.rows);
-  t->AppendPoints("segment/output", l.output.rows);
-}
-
-// ---- Prover -----------------------------------------------------------------------------
-
-struct Prover {
-  const Graph& graph;
-  const SegmentCommitment& sc;
-  const CommitmentSeed& seed;
-  int segment;
-  size_t B;
-  const CommitmentKey& key;
-  Transcript* t;
-  ThreadPool* pool;
-  std::map<int, ActivationOpening> values;
-
-  const ActivationOpening& In(const Node& node, size_t i) const {
-    return values.at(node.inputs[i]);
-  }
-  size_t Width(int value) const {
-    return static_cast<size_t>(NumElements(ValueShape(graph, value)));
-  }
-
-  // Commits y as the node's output and records it.
-  Result<ActivationOpening*> Output(const Node& node, std::vector<int8_t> y) {
-    ActivationOpening next;
-    Shape batched{static_cast<int64_t>(B)};
-    const Shape& s = ValueShape(graph, node.outputs[0]);
-    batched.insert(batched.end(), s.begin(), s.end());
-    const size_t width = Width(node.outputs[0]);
-    next.blinds = FreshBlinds(B);
-    VEIL_ASSIGN_OR_RETURN(next.commitment, HyraxCommitInt8(key, y, B, width, next.blinds, pool));
-    next.values = Tensor::FromInt8(batched, std::move(y));
-    next.value = node.outputs[0];
-    ActivationOpening& slot = values[node.outputs[0]];
-    slot = std::move(next);
-    return &slot;
-  }
-
-  Result<RequantizeProof> Requantize(const Node& node, const HyraxCommitment& acc_c,
-                                     std::span<const int32_t> acc32, std::span<const int64_t> acc64,
-                                     const std::vector<Scalar>& acc_blinds,
-                                     const ActivationOpening& out) {
-    RequantizeStatement rs = DescribeRequantize(graph, node, B, Width(node.outputs[0]));
-    rs.accumulator = acc_c;
-    rs.output = out.commitment;
-    RequantizeWitness rw;
-    rw.accumulator = acc32;
-    rw.accumulator64 = acc64;
-    rw.output = out.values.i8();
-    rw.accumulator_blinds = acc_blinds;
-    rw.output_blinds = out.blinds;
-    return ProveRequantize(key, rs, rw, t, pool);
-  }
-
-  Status Linear(int n, const Node& node, SegmentLayerProof* layer) {
-    const ActivationOpening& x = In(node, 0);
-    const size_t K = Width(node.inputs[0]), N = Width(node.outputs[0]);
-    const Tensor& w = *node.FindParam("weight");
-    const Tensor& b = *node.FindParam("bias");
-    const CommittedTensor* wc = sc.Find(static_cast<uint32_t>(n), "weight");
-    const CommittedTensor* bc = sc.Find(static_cast<uint32_t>(n), "bias");
-    if (wc == nullptr || bc == nullptr) return Status::Internal("weight commitment missing");
-    const std::vector<int32_t> acc = LinearAccumulators(x.values.i8(), w.i8(), b.i32(), B, K, N);
-    const RequantizeStatement rs = DescribeRequantize(graph, node, B, N);
-    LinearWitness lw;
-    lw.input = x.values.i8();
-    lw.weight = w.i8();
-    lw.bias = b.i32();
-    lw.accumulator = acc;
-    lw.input_blinds = x.blinds;
-    lw.weight_blinds = TensorBlinds(seed, segment, n, "weight", N);
-    lw.bias_blinds = TensorBlinds(seed, segment, n, "bias", 1);
-    lw.accumulator_blinds = FreshBlinds(B);
-    VEIL_ASSIGN_OR_RETURN(layer->accumulator,
-                          HyraxCommitInt32(key, acc, B, N, lw.accumulator_blinds, pool));
-    VEIL_ASSIGN_OR_RETURN(ActivationOpening * out,
-                          Output(node, RequantizeReference(acc, B, N, rs.multiplier, rs.shift,
-                                                           rs.act_min, rs.act_max)));
-    layer->output = out->commitment;
-    AbsorbLayer(t, *layer);
-    LinearStatement st;
-    st.tokens = static_cast<uint32_t>(B);
-    st.in_features = static_cast<uint32_t>(K);
-    st.out_features = static_cast<uint32_t>(N);
-    st.weight = wc->commitment;
-    st.bias = bc->commitment;
-    st.input = In(node, 0).commitment;
-    st.accumulator = layer->accumulator;
-    VEIL_ASSIGN_OR_RETURN(layer->linear, ProveLinear(key, st, lw, t));
-    VEIL_ASSIGN_OR_RETURN(layer->requantize, Requantize(node, layer->accumulator, acc, {},
-                                                        lw.accumulator_blinds, *out));
-    return Status::Ok();
-  }
-
-  Status Conv(int n, const Node& node, SegmentLayerProof* layer) {
-    const ActivationOpening& x = In(node, 0);
-    const ConvShape cs = DescribeConv(graph, node);
-    const size_t J = cs.out_cols();
-    const Tensor& w = *node.FindParam("weight");
-    const Tensor& b = *node.FindParam("bias");
-    const CommittedTensor* wc = sc.Find(static_cast<uint32_t>(n), "weight");
-    const CommittedTensor* bc = sc.Find(static_cast<uint32_t>(n), "bias");
-    if (wc == nullptr || bc == nullptr) return Status::Internal("weight commitment missing");
-    const std::vector<int32_t> acc = ConvAccumulators(cs, x.values.i8(), w.i8(), b.i32(), B);
-    const RequantizeStatement rs = DescribeRequantize(graph, node, B, J);
-    ConvWitness cw;
-    cw.input = x.values.i8();
-    cw.weight = w.i8();
-    cw.bias = b.i32();
-    cw.accumulator = acc;
-    cw.input_blinds = x.blinds;
-    cw.weight_blinds = TensorBlinds(seed, segment, n, "weight", cs.o);
-    cw.bias_blinds = TensorBlinds(seed, segment, n, "bias", 1);
-    cw.accumulator_blinds = FreshBlinds(B);
-    VEIL_ASSIGN_OR_RETURN(layer->accumulator,
-                          HyraxCommitInt32(key, acc, B, J, cw.accumulator_blinds, pool));
-    VEIL_ASSIGN_OR_RETURN(ActivationOpening * out,
-                          Output(node, RequantizeReference(acc, B, J, rs.multiplier, rs.shift,
-                                                           rs.act_min, rs.act_max)));
-    layer->output = out->commitment;
-    AbsorbLayer(t, *layer);
-    ConvStatement st;
-    st.batch = static_cast<uint32_t>(B);
-    st.shape = cs;
-    st.weight = wc->commitment;
-    st.bias = bc->commitment;
-    st.input = In(node, 0).commitment;
-    st.accumulator = layer->accumulator;
-    VEIL_ASSIGN_OR_RETURN(layer->conv, ProveConv(key, st, cw, t));
-    VEIL_ASSIGN_OR_RETURN(layer->requantize, Requantize(node, layer->accumulator, acc, {},
-                                                        cw.accumulator_blinds, *out));
-    return Status::Ok();
-  }
-
-  Status Requant(const Node& node, SegmentLayerProof* layer) {
-    const ActivationOpening x = In(node, 0);
-    const size_t width = Width(node.inputs[0]);
-    const RequantizeStatement rs = DescribeRequantize(graph, node, B, width);
-    const std::vector<int32_t> x32(x.values.i8().begin(), x.values.i8().end());
-    VEIL_ASSIGN_OR_RETURN(ActivationOpening * out,
-                          Output(node, RequantizeReference(x32, B, width, rs.multiplier, rs.shift,
-                                                           rs.act_min, rs.act_max)));
-    layer->output = out->commitment;
-    AbsorbLayer(t, *layer);
-    VEIL_ASSIGN_OR_RETURN(layer->requantize,
-                          Requantize(node, x.commitment, x32, {}, x.blinds, *out));
-    return Status::Ok();
-  }
-
-  Status Add(const Node& node, SegmentLayerProof* layer) {
-    const ActivationOpening a = In(node, 0), b = In(node, 1);
-    const size_t width = Width(node.outputs[0]);
-    const int64_t ma = node.FindParam("multiplier_a")->i32()[0];
-    const int64_t mb = node.FindParam("multiplier_b")->i32()[0];
-    const RequantizeStatement rs = DescribeRequantize(graph, node, B, width);
-    std::vector<int64_t> acc(B * width);
-    std::vector<int8_t> y(B * width);
-    const int64_t s = rs.shift[0], round = s == 0 ? 0 : int64_t{1} << (s - 1);
-    for (size_t e = 0; e < acc.size(); ++e) {
-      acc[e] = a.values.i8()[e] * ma + b.values.i8()[e] * mb;
-      y[e] =
-          static_cast<int8_t>(std::clamp<int64_t>((acc[e] + round) >> s, rs.act_min, rs.act_max));
-    }
-    const Scalar sa = Scalar::FromInt64(ma), sb = Scalar::FromInt64(mb);
-    const HyraxCommitment* parts[] = {&a.commitment, &b.commitment};
-    const Scalar coeffs[] = {sa, sb};
-    const HyraxCommitment acc_c = internal::CombineCommitments(parts, coeffs);
-    std::vector<Scalar> blinds(B);
-    for (size_t r = 0; r < B; ++r) blinds[r] = sa * a.blinds[r] + sb * b.blinds[r];
-    VEIL_ASSIGN_OR_RETURN(ActivationOpening * out, Output(node, std::move(y)));
-    layer->output = out->commitment;
-    AbsorbLayer(t, *layer);
-    VEIL_ASSIGN_OR_RETURN(layer->requantize, Requantize(node, acc_c, {}, acc, blinds, *out));
-    return Status::Ok();
-  }
-
-  Status Lookup(const Node& node, SegmentLayerProof* layer) {
-    const ActivationOpening x = In(node, 0);
-    const size_t width = Width(node.inputs[0]);
-    VEIL_ASSIGN_OR_RETURN(
-        ActivationOpening * out,
-        Output(node, LookupReference(x.values.i8(), node.FindParam("table")->i8())));
-    layer->output = out->commitment;
-    AbsorbLayer(t, *layer);
-    LookupStatement st = DescribeLookup(node, B, width);
-    st.input = x.commitment;
-    st.output = out->commitment;
-    LookupWitness lw;
-    lw.input = x.values.i8();
-    lw.output = out->values.i8();
-    lw.input_blinds = x.blinds;
-    lw.output_blinds = out->blinds;
-    VEIL_ASSIGN_OR_RETURN(layer->lookup, ProveLookup(key, st, lw, t, pool));
-    return Status::Ok();
-  }
-
-  Status Pool(const Node& node, SegmentLayerProof* layer) {
-    const ActivationOpening x = In(node, 0);
-    const PoolWindows w = DescribeWindows(graph, node);
-    const bool max = node.kind == OpKind::kMaxPool2d;
-    VEIL_ASSIGN_OR_RETURN(
-        ActivationOpening * out,
-        Output(node, max ? MaxReference(w, x.values.i8(), B) : MeanReference(w, x.values.i8(), B)));
-    layer->output = out->commitment;
-    AbsorbLayer(t, *layer);
-    PoolStatement st;
-    st.rows = static_cast<uint32_t>(B);
-    st.windows = &w;
-    st.input = x.commitment;
-    st.output = out->commitment;
-    PoolWitness pw;
-    pw.input = x.values.i8();
-    pw.output = out->values.i8();
-    pw.input_blinds = x.blinds;
-    pw.output_blinds = out->blinds;
-    if (max) {
-      VEIL_ASSIGN_OR_RETURN(layer->max, ProveMax(key, st, pw, t, pool));
-    } else {
-      VEIL_ASSIGN_OR_RETURN(layer->mean, ProveMean(key, st, pw, t, pool));
-    }
-    return Status::Ok();
-  }
-
-  Status ProveNode(int n, SegmentLayerProof* layer) {
-    const veil::Node& node = graph.nodes[static_cast<size_t>(n)];
-    layer->node = static_cast<uint32_t>(n);
-    layer->kind = node.kind;
-    switch (node.kind) {
-      case OpKind::kLinear:
-        return Linear(n, node, layer);
-      case OpKind::kConv2d:
-        return Conv(n, node, layer);
-      case OpKind::kRequantize:
-        return Requant(node, layer);
-      case OpKind::kAdd:
-        return Add(node, layer);
-      case OpKind::kLookup:
-        return Lookup(node, layer);
-      case OpKind::kMaxPool2d:
-      case OpKind::kAvgPool2d:
-      case OpKind::kReduceMean:
-        return Pool(node, layer);
-      default:
-        return Status::Internal("unprovable op reached the prover");
-    }
-  }
-};
-
-// ---- Verifier ---------------------------------------------------------------------------
-
-struct Verifier {
-  const Graph& graph;
-  const SegmentCommitment& sc;
-  size_t B;
-  const CommitmentKey& key;
-  Transcript* t;
-  BatchVerifier* batch;
-  std::map<int, const HyraxCommitment*> values;
-
-  size_t Width(int value) const {
-    return static_cast<size_t>(NumElements(ValueShape(graph, value)));
-  }
-
-  Status RequantizeCheck(const veil::Node& node, const HyraxCommitment& acc,
-                         const SegmentLayerProof& l) {
-    RequantizeStatement rs = DescribeRequantize(graph, node, B, Width(node.outputs[0]));
-    rs.accumulator = acc;
-    rs.output = l.output;
-    return VerifyRequantize(key, rs, l.requantize, t, batch);
-  }
-
-  Status VerifyNode(int n, const SegmentLayerProof& l) {
-    const veil::Node& node = graph.nodes[static_cast<size_t>(n)];
-    const HyraxCommitment& x = *values.at(node.inputs[0]);
-    const size_t width = Width(node.outputs[0]);
-    VEIL_RETURN_IF_ERROR(CheckMatrixShape(l.output, B, width, "output"));
-    AbsorbLayer(t, l);
-    switch (node.kind) {
-      case OpKind::kLinear: {
-        LinearStatement st;
-        st.tokens = static_cast<uint32_t>(B);
-        st.in_features = static_cast<uint32_t>(Width(node.inputs[0]));
-        st.out_features = static_cast<uint32_t>(width);
-        st.weight = sc.Find(l.node, "weight")->commitment;
-        st.bias = sc.Find(l.node, "bias")->commitment;
-        st.input = x;
-        st.accumulator = l.accumulator;
-        VEIL_RETURN_IF_ERROR(VerifyLinear(key, st, l.linear, t, batch));
-        return RequantizeCheck(node, l.accumulator, l);
-      }
-      case OpKind::kConv2d: {
-        ConvStatement st;
-        st.batch = static_cast<uint32_t>(B);
-        st.shape = DescribeConv(graph, node);
-        st.weight = sc.Find(l.node, "weight")->commitment;
-        st.bias = sc.Find(l.node, "bias")->commitment;
-        st.input = x;
-        st.accumulator = l.accumulator;
-        VEIL_RETURN_IF_ERROR(VerifyConv(key, st, l.conv, t, batch));
-        return RequantizeCheck(node, l.accumulator, l);
-      }
-      case OpKind::kRequantize:
-        return RequantizeCheck(node, x, l);
-      case OpKind::kAdd: {
-        const HyraxCommitment* parts[] = {&x, values.at(node.inputs[1])};
-        const Scalar coeffs[] = {Scalar::FromInt64(node.FindParam("multiplier_a")->i32()[0]),
-                                 Scalar::FromInt64(node.FindParam("multiplier_b")->i32()[0])};
-        VEIL_RETURN_IF_ERROR(CheckMatrixShape(*parts[1], B, width, "second input"));
-        return RequantizeCheck(node, internal::CombineCommitments(parts, coeffs), l);
-      }
-      case OpKind::kLookup: {
-        LookupStatement st = DescribeLookup(node, B, width);
-        st.input = x;
-        st.output = l.output;
-        return VerifyLookup(key, st, l.lookup, t, batch);
-      }
-      case OpKind::kMaxPool2d:
-      case OpKind::kAvgPool2d:
-      case OpKind::kReduceMean: {
-        const PoolWindows w = DescribeWindows(graph, node);
-        PoolStatement st;
-        st.rows = static_cast<uint32_t>(B);
-        st.windows = &w;
-        st.input = x;
-        st.output = l.output;
-        return node.kind == OpKind::kMaxPool2d ? VerifyMax(key, st, l.max, t, batch)
-                                               : VerifyMean(key, st, l.mean, t, batch);
-      }
-      default:
-        return Status::Internal("unprovable op reached the verifier");
-    }
-  }
-};
-
 // ---- Wire format of one layer -----------------------------------------------------------
 
 void WriteLayer(std::vector<uint8_t>* out, const SegmentLayerProof& l) {
+  const ops::OpHandler* op = ops::FindOp(l.kind);
   WriteU32(out, l.node);
-  const bool has_acc = l.kind == OpKind::kLinear || l.kind == OpKind::kConv2d;
-  if (has_acc) WriteHyraxCommitment(out, l.accumulator);
+  if (op->has_accumulator) WriteHyraxCommitment(out, l.accumulator);
   WriteHyraxCommitment(out, l.output);
-  switch (l.kind) {
-    case OpKind::kLinear:
-      WriteLinearProof(out, l.linear);
-      WriteRequantizeProof(out, l.requantize);
-      break;
-    case OpKind::kConv2d:
-      WriteConvProof(out, l.conv);
-      WriteRequantizeProof(out, l.requantize);
-      break;
-    case OpKind::kRequantize:
-    case OpKind::kAdd:
-      WriteRequantizeProof(out, l.requantize);
-      break;
-    case OpKind::kLookup:
-      WriteLookupProof(out, l.lookup);
-      break;
-    case OpKind::kMaxPool2d:
-      WriteMaxProof(out, l.max);
-      break;
-    default:
-      WriteMeanProof(out, l.mean);
-      break;
-  }
+  op->write(out, l);
 }
 
 Result<SegmentLayerProof> ReadLayer(ZkReader* in, const Graph& g, int n, size_t B) {
   const Node& node = g.nodes[static_cast<size_t>(n)];
+  const ops::OpHandler* op = ops::FindOp(node.kind);
   SegmentLayerProof l;
   l.kind = node.kind;
   VEIL_ASSIGN_OR_RETURN(l.node, in->ReadU32());
   if (l.node != static_cast<uint32_t>(n)) return Status::Corrupt("layer proof for the wrong node");
-  const size_t width = static_cast<size_t>(NumElements(ValueShape(g, node.outputs[0])));
-  const size_t in_width = static_cast<size_t>(NumElements(ValueShape(g, node.inputs[0])));
-  const bool has_acc = l.kind == OpKind::kLinear || l.kind == OpKind::kConv2d;
-  if (has_acc) {
+  const size_t width = ops::ValueWidth(g, node.outputs[0]);
+  if (op->has_accumulator) {
     VEIL_ASSIGN_OR_RETURN(l.accumulator, ReadHyraxCommitment(in));
     VEIL_RETURN_IF_ERROR(CheckMatrixShape(l.accumulator, B, width, "accumulator"));
   }
   VEIL_ASSIGN_OR_RETURN(l.output, ReadHyraxCommitment(in));
   VEIL_RETURN_IF_ERROR(CheckMatrixShape(l.output, B, width, "output"));
-  RequantizeStatement rs;
-  rs.rows = static_cast<uint32_t>(B);
-  rs.cols = static_cast<uint32_t>(width);
-  rs.output = l.output;
-  switch (l.kind) {
-    case OpKind::kLinear: {
-      LinearStatement st;
-      st.input.col_vars = static_cast<uint32_t>(CeilLog2(in_width));
-      VEIL_ASSIGN_OR_RETURN(l.linear, ReadLinearProof(in, st));
-      VEIL_ASSIGN_OR_RETURN(l.requantize, ReadRequantizeProof(in, rs));
-      break;
-    }
-    case OpKind::kConv2d: {
-      VEIL_ASSIGN_OR_RETURN(l.conv, ReadConvProof(in, DescribeConv(g, node)));
-      VEIL_ASSIGN_OR_RETURN(l.requantize, ReadRequantizeProof(in, rs));
-      break;
-    }
-    case OpKind::kRequantize:
-    case OpKind::kAdd: {
-      VEIL_ASSIGN_OR_RETURN(l.requantize, ReadRequantizeProof(in, rs));
-      break;
-    }
-    case OpKind::kLookup: {
-      LookupStatement st;
-      st.rows = static_cast<uint32_t>(B);
-      st.cols = static_cast<uint32_t>(width);
-      VEIL_ASSIGN_OR_RETURN(l.lookup, ReadLookupProof(in, st));
-      break;
-    }
-    default: {
-      const PoolWindows w = DescribeWindows(g, node);
-      PoolStatement st;
-      st.rows = static_cast<uint32_t>(B);
-      st.windows = &w;
-      if (l.kind == OpKind::kMaxPool2d) {
-        VEIL_ASSIGN_OR_RETURN(l.max, ReadMaxProof(in, st));
-      } else {
-        VEIL_ASSIGN_OR_RETURN(l.mean, ReadMeanProof(in, st));
-      }
-      break;
-    }
-  }
+  VEIL_RETURN_IF_ERROR(op->read(in, g, n, B, &l));
   return l;
 }
 
@@ -787,7 +244,7 @@ Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitme
   Transcript t(kDomain);
   AbsorbHeader(&t, commitment.digest, out.proof.segment, sc.public_digest, out.proof.batch,
                out.proof.inputs);
-  Prover p{graph, sc, seed, segment, B, key, &t, pool, {}};
+  ops::ProverContext p{graph, sc, seed, segment, B, key, &t, pool, {}};
   for (size_t i = 0; i < inputs.size(); ++i) {
     ActivationOpening a = inputs[i];
     Shape batched{batch};
@@ -813,7 +270,9 @@ Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitme
     }
     if (progress) progress(proven++, to_prove, NodeLabel(graph, n));
     SegmentLayerProof layer;
-    const Status s = p.ProveNode(n, &layer);
+    layer.node = static_cast<uint32_t>(n);
+    layer.kind = node.kind;
+    const Status s = ops::FindOp(node.kind)->prove(p, n, &layer);
     if (!s.ok()) return s.WithContext(NodeLabel(graph, n));
     out.proof.layers.push_back(std::move(layer));
   }
@@ -858,7 +317,7 @@ Status VerifySegment(const Graph& graph, const ModelCommitment& commitment,
   AbsorbHeader(&t, commitment.digest, proof.segment, sc.public_digest, proof.batch, proof.inputs);
   // One batch for the whole segment: every opening's generator MSM becomes one MSM.
   BatchVerifier batch;
-  Verifier v{graph, sc, B, key, &t, &batch, {}};
+  ops::VerifierContext v{graph, sc, B, key, &t, &batch, {}};
   for (size_t i = 0; i < in_ids.size(); ++i) v.values[in_ids[i]] = &proof.inputs[i];
   size_t li = 0;
   for (int n = seg.begin; n < seg.end; ++n) {
@@ -873,7 +332,11 @@ Status VerifySegment(const Graph& graph, const ModelCommitment& commitment,
                              std::to_string(n) + " was expected");
     if (layer.kind != node.kind)
       return Status::Corrupt("layer proof for node " + std::to_string(n) + " is for another op");
-    const Status s = v.VerifyNode(n, layer);
+    Status s = CheckMatrixShape(layer.output, B, ops::ValueWidth(graph, node.outputs[0]), "output");
+    if (s.ok()) {
+      ops::AbsorbLayer(&t, layer);
+      s = ops::FindOp(node.kind)->verify(v, n, layer);
+    }
     if (!s.ok()) return s.WithContext(NodeLabel(graph, n));
     v.values[node.outputs[0]] = &layer.output;
   }

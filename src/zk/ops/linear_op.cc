@@ -1,0 +1,90 @@
+// Linear in segment proofs: LinearProof (linear_proof.h) + the node's requantization.
+#include "../op_util.h"
+#include "op.h"
+
+namespace veil::zk::ops {
+namespace {
+
+Status Check(const Graph& g, int n) {
+  if (ValueShape(g, g.nodes[static_cast<size_t>(n)].inputs[0]).size() != 1)
+    return Status::Unsupported(NodeLabel(g, n) +
+                               " reads a per-sample input of rank > 1; only [K] inputs are "
+                               "provable yet");
+  return Status::Ok();
+}
+
+LinearStatement Statement(const Graph& g, const SegmentCommitment& sc, int n, size_t B) {
+  const Node& node = g.nodes[static_cast<size_t>(n)];
+  LinearStatement st;
+  st.tokens = static_cast<uint32_t>(B);
+  st.in_features = static_cast<uint32_t>(ValueWidth(g, node.inputs[0]));
+  st.out_features = static_cast<uint32_t>(ValueWidth(g, node.outputs[0]));
+  st.weight = sc.Find(static_cast<uint32_t>(n), "weight")->commitment;
+  st.bias = sc.Find(static_cast<uint32_t>(n), "bias")->commitment;
+  return st;
+}
+
+Status Prove(ProverContext& ctx, int n, SegmentLayerProof* layer) {
+  const Node& node = ctx.graph.nodes[static_cast<size_t>(n)];
+  const ActivationOpening& x = ctx.In(node, 0);
+  const size_t B = ctx.B, K = ctx.Width(node.inputs[0]), N = ctx.Width(node.outputs[0]);
+  const Tensor& w = *node.FindParam("weight");
+  const Tensor& b = *node.FindParam("bias");
+  if (ctx.sc.Find(static_cast<uint32_t>(n), "weight") == nullptr ||
+      ctx.sc.Find(static_cast<uint32_t>(n), "bias") == nullptr)
+    return Status::Internal("weight commitment missing");
+  const std::vector<int32_t> acc = LinearAccumulators(x.values.i8(), w.i8(), b.i32(), B, K, N);
+  const RequantizeStatement rs = DescribeRequantize(ctx.graph, node, B, N);
+  LinearWitness lw;
+  lw.input = x.values.i8();
+  lw.weight = w.i8();
+  lw.bias = b.i32();
+  lw.accumulator = acc;
+  lw.input_blinds = x.blinds;
+  lw.weight_blinds = TensorBlinds(ctx.seed, ctx.segment, n, "weight", N);
+  lw.bias_blinds = TensorBlinds(ctx.seed, ctx.segment, n, "bias", 1);
+  lw.accumulator_blinds = internal::FreshBlinds(B);
+  VEIL_ASSIGN_OR_RETURN(layer->accumulator,
+                        HyraxCommitInt32(ctx.key, acc, B, N, lw.accumulator_blinds, ctx.pool));
+  VEIL_ASSIGN_OR_RETURN(ActivationOpening * out,
+                        ctx.Output(node, RequantizeReference(acc, B, N, rs.multiplier, rs.shift,
+                                                             rs.act_min, rs.act_max)));
+  layer->output = out->commitment;
+  AbsorbLayer(ctx.t, *layer);
+  LinearStatement st = Statement(ctx.graph, ctx.sc, n, B);
+  st.input = x.commitment;
+  st.accumulator = layer->accumulator;
+  VEIL_ASSIGN_OR_RETURN(layer->linear, ProveLinear(ctx.key, st, lw, ctx.t));
+  VEIL_ASSIGN_OR_RETURN(layer->requantize, ProveNodeRequantize(ctx, node, layer->accumulator, acc,
+                                                               {}, lw.accumulator_blinds, *out));
+  return Status::Ok();
+}
+
+Status Verify(VerifierContext& ctx, int n, const SegmentLayerProof& l) {
+  const Node& node = ctx.graph.nodes[static_cast<size_t>(n)];
+  LinearStatement st = Statement(ctx.graph, ctx.sc, n, ctx.B);
+  st.input = ctx.In(node, 0);
+  st.accumulator = l.accumulator;
+  VEIL_RETURN_IF_ERROR(VerifyLinear(ctx.key, st, l.linear, ctx.t, ctx.batch));
+  return VerifyNodeRequantize(ctx, node, l.accumulator, l);
+}
+
+void Write(std::vector<uint8_t>* out, const SegmentLayerProof& l) {
+  WriteLinearProof(out, l.linear);
+  WriteRequantizeProof(out, l.requantize);
+}
+
+Status Read(ZkReader* in, const Graph& g, int n, size_t B, SegmentLayerProof* l) {
+  const Node& node = g.nodes[static_cast<size_t>(n)];
+  LinearStatement st;
+  st.input.col_vars = static_cast<uint32_t>(CeilLog2(ValueWidth(g, node.inputs[0])));
+  VEIL_ASSIGN_OR_RETURN(l->linear, ReadLinearProof(in, st));
+  VEIL_ASSIGN_OR_RETURN(l->requantize, ReadNodeRequantize(in, g, node, B, *l));
+  return Status::Ok();
+}
+
+}  // namespace
+
+const OpHandler kLinearOp{true, Check, Prove, Verify, Write, Read};
+
+}  // namespace veil::zk::ops
