@@ -81,6 +81,7 @@ void AbsorbHeader(Transcript* t, const Digest& model, uint32_t segment, const Di
 void WriteLayer(std::vector<uint8_t>* out, const SegmentLayerProof& l) {
   const ops::OpHandler* op = ops::FindOp(l.kind);
   WriteU32(out, l.node);
+  if (op == nullptr) return;  // not a provable op: nothing a reader would accept follows
   if (op->has_accumulator) WriteHyraxCommitment(out, l.accumulator);
   WriteHyraxCommitment(out, l.output);
   op->write(out, l);

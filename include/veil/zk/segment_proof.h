@@ -22,7 +22,8 @@
 //                refused
 //   MaxPool2d    MaxProof (pool_proof.h), kernels of at most 7 taps
 //   AvgPool2d, ReduceMean   MeanProof (pool_proof.h), any divisor per output
-// Anything else is refused with kUnsupported naming the node and op.
+// Anything else is refused with kUnsupported naming the node and op. Each op is one
+// OpHandler in src/zk/ops/ (check / prove / verify / write / read).
 //
 // A segment proof binds (via its transcript, domain "veil/zk/segment/v3", which absorbs all
 // of it before any challenge) the model commitment digest, the segment index, the segment's
