@@ -23,6 +23,7 @@ void AbsorbStatement(Transcript* t, const LinearStatement& s) {
   t->AppendU64("linear/tokens", s.tokens);
   t->AppendU64("linear/in_features", s.in_features);
   t->AppendU64("linear/out_features", s.out_features);
+  if (s.group != 1) t->AppendU64("linear/group", s.group);
   for (const HyraxCommitment* c : {&s.weight, &s.bias, &s.input, &s.accumulator}) {
     t->AppendU64("linear/commitment_rows", c->rows.size());
     t->AppendPoints("linear/commitment", c->rows);
@@ -35,16 +36,31 @@ std::vector<Scalar> Concat(std::span<const Scalar> a, std::span<const Scalar> b)
   return out;
 }
 
-// The row-combined vector Σ_i eq(r_row, i)·M[i][·], zero-padded to 2^col_vars.
-std::vector<Scalar> CombineRows(const HyraxWitness& w, std::span<const Scalar> r_row) {
+// The row-combined vector Σ_i eq(r_row, i)·M[i][·] over the tokens of w (each of its rows
+// holds `group` tokens of `width` entries; token (i, g) is virtual row i·2^⌈log group⌉ + g),
+// zero-padded to 2^⌈log width⌉.
+std::vector<Scalar> CombineRows(const HyraxWitness& w, std::span<const Scalar> r_row, size_t group,
+                                size_t width) {
   const std::vector<Scalar> left = EqTable(r_row);
-  std::vector<Scalar> v(size_t{1} << w.col_vars);
+  const int lg = CeilLog2(group);
+  std::vector<Scalar> v(size_t{1} << CeilLog2(width));
   for (size_t i = 0; i < w.rows; ++i) {
-    const Scalar li = left[i];
-    const Scalar* row = w.values.data() + i * w.cols;
-    for (size_t j = 0; j < w.cols; ++j) v[j] += li * row[j];
+    for (size_t g = 0; g < group; ++g) {
+      const Scalar li = left[(i << lg) | g];
+      const Scalar* row = w.values.data() + i * w.cols + g * width;
+      for (size_t j = 0; j < width; ++j) v[j] += li * row[j];
+    }
   }
   return v;
+}
+
+bool IsPowerOfTwo(uint32_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+// e_T: Σ of eq(r_t, ·) over the real tokens (rows t < T, tokens g < G).
+Scalar TokenEqSum(const LinearStatement& s, std::span<const Scalar> r_t) {
+  if (s.group == 1) return PrefixEqSum(r_t, s.tokens);
+  const size_t rv = s.input.row_vars;
+  return PrefixEqSum(r_t.subspan(0, rv), s.tokens) * PrefixEqSum(r_t.subspan(rv), s.group);
 }
 
 }  // namespace
@@ -68,33 +84,41 @@ std::vector<int32_t> LinearAccumulators(std::span<const int8_t> input,
 
 Status CheckLinearStatement(const CommitmentKey& key, const LinearStatement& s) {
   constexpr uint32_t kMaxDim = uint32_t{1} << 20;
-  if (s.tokens == 0 || s.in_features == 0 || s.out_features == 0 || s.tokens > kMaxDim ||
-      s.in_features > kMaxDim || s.out_features > kMaxDim)
+  if (s.tokens == 0 || s.in_features == 0 || s.out_features == 0 || s.group == 0 ||
+      s.tokens > kMaxDim || s.in_features > kMaxDim || s.out_features > kMaxDim ||
+      s.group > kMaxDim)
     return Status::Corrupt("linear statement: bad dimensions");
+  if (s.group != 1 && (!IsPowerOfTwo(s.in_features) || !IsPowerOfTwo(s.out_features)))
+    return Status::Corrupt("linear statement: several tokens per row need power-of-two widths");
+  const size_t gk = size_t{s.group} * s.in_features, gn = size_t{s.group} * s.out_features;
+  if ((size_t{1} << CeilLog2(gk)) > key.max_vector_length() ||
+      (size_t{1} << CeilLog2(gn)) > key.max_vector_length())
+    return Status::Corrupt("linear statement: rows longer than the commitment key");
   if ((size_t{1} << CeilLog2(s.in_features)) > key.max_vector_length() ||
       (size_t{1} << CeilLog2(s.out_features)) > key.max_vector_length())
     return Status::Corrupt("linear statement: rows longer than the commitment key");
   VEIL_RETURN_IF_ERROR(CheckShape(s.weight, s.out_features, s.in_features, "weight"));
   VEIL_RETURN_IF_ERROR(CheckShape(s.bias, 1, s.out_features, "bias"));
-  VEIL_RETURN_IF_ERROR(CheckShape(s.input, s.tokens, s.in_features, "input"));
-  VEIL_RETURN_IF_ERROR(CheckShape(s.accumulator, s.tokens, s.out_features, "accumulator"));
+  VEIL_RETURN_IF_ERROR(CheckShape(s.input, s.tokens, gk, "input"));
+  VEIL_RETURN_IF_ERROR(CheckShape(s.accumulator, s.tokens, gn, "accumulator"));
   return Status::Ok();
 }
 
 Result<LinearProof> ProveLinear(const CommitmentKey& key, const LinearStatement& s,
                                 const LinearWitness& w, Transcript* transcript) {
   VEIL_RETURN_IF_ERROR(CheckLinearStatement(key, s));
-  const size_t T = s.tokens, K = s.in_features, N = s.out_features;
-  if (w.input.size() != T * K || w.weight.size() != N * K || w.bias.size() != N ||
-      w.accumulator.size() != T * N)
+  const size_t T = s.tokens, K = s.in_features, N = s.out_features, G = s.group;
+  if (w.input.size() != T * G * K || w.weight.size() != N * K || w.bias.size() != N ||
+      w.accumulator.size() != T * G * N)
     return Status::InvalidArgument("linear proof: witness sizes do not match the statement");
-  const HyraxWitness input = MakeWitnessInt8(w.input, T, K, w.input_blinds);
+  const HyraxWitness input = MakeWitnessInt8(w.input, T, G * K, w.input_blinds);
   const HyraxWitness weight = MakeWitnessInt8(w.weight, N, K, w.weight_blinds);
   const HyraxWitness bias = MakeWitnessInt32(w.bias, 1, N, w.bias_blinds);
-  const HyraxWitness acc = MakeWitnessInt32(w.accumulator, T, N, w.accumulator_blinds);
+  const HyraxWitness acc = MakeWitnessInt32(w.accumulator, T, G * N, w.accumulator_blinds);
 
   AbsorbStatement(transcript, s);
-  const std::vector<Scalar> r_t = transcript->ChallengeScalars("linear/r_t", s.input.row_vars);
+  const std::vector<Scalar> r_t =
+      transcript->ChallengeScalars("linear/r_t", s.input.row_vars + CeilLog2(s.group));
   const std::vector<Scalar> r_n = transcript->ChallengeScalars("linear/r_n", s.weight.row_vars);
 
   LinearProof proof;
@@ -105,13 +129,14 @@ Result<LinearProof> ProveLinear(const CommitmentKey& key, const LinearStatement&
   proof.accumulator_opening = a_open.proof;
   proof.bias_opening = b_open.proof;
 
-  const Scalar e_t = PrefixEqSum(r_t, T);
+  const Scalar e_t = TokenEqSum(s, r_t);
   CommittedValue claim;
   claim.value = a_open.evaluation.value - e_t * b_open.evaluation.value;
   claim.blind = a_open.evaluation.blind - e_t * b_open.evaluation.blind;
   claim.commitment = a_open.evaluation.commitment - b_open.evaluation.commitment.MulVartime(e_t);
 
-  std::vector<std::vector<Scalar>> factors{CombineRows(input, r_t), CombineRows(weight, r_n)};
+  std::vector<std::vector<Scalar>> factors{CombineRows(input, r_t, G, K),
+                                           CombineRows(weight, r_n, 1, K)};
   VEIL_ASSIGN_OR_RETURN(ZkSumcheckProverOutput sc,
                         ProveZkSumcheck(key, std::move(factors), claim, transcript));
   proof.sumcheck = std::move(sc.proof);
@@ -135,7 +160,8 @@ Status VerifyLinear(const CommitmentKey& key, const LinearStatement& s, const Li
   BatchVerifier local;
   BatchVerifier* b = batch != nullptr ? batch : &local;
   AbsorbStatement(transcript, s);
-  const std::vector<Scalar> r_t = transcript->ChallengeScalars("linear/r_t", s.input.row_vars);
+  const std::vector<Scalar> r_t =
+      transcript->ChallengeScalars("linear/r_t", s.input.row_vars + CeilLog2(s.group));
   const std::vector<Scalar> r_n = transcript->ChallengeScalars("linear/r_n", s.weight.row_vars);
   auto fail = [](const Status& st, const char* step) {
     return st.WithContext(std::string("linear proof rejected at ") + step);
@@ -145,11 +171,10 @@ Status VerifyLinear(const CommitmentKey& key, const LinearStatement& s, const Li
   if (!st.ok()) return fail(st, "the accumulator opening");
   st = HyraxVerifyEvaluation(key, s.bias, r_n, proof.bias_opening, transcript, b);
   if (!st.ok()) return fail(st, "the bias opening");
-  const Scalar e_t = PrefixEqSum(r_t, s.tokens);
+  const Scalar e_t = TokenEqSum(s, r_t);
   const Point claim =
       proof.accumulator_opening.evaluation - proof.bias_opening.evaluation.MulVartime(e_t);
-  auto sc = VerifyZkSumcheck(key, proof.sumcheck, claim, static_cast<int>(s.input.col_vars), 2,
-                             transcript);
+  auto sc = VerifyZkSumcheck(key, proof.sumcheck, claim, CeilLog2(s.in_features), 2, transcript);
   if (!sc.ok()) return fail(sc.status(), "the sumcheck");
   st = HyraxVerifyEvaluation(key, s.input, Concat(r_t, sc->point), proof.input_opening, transcript,
                              b);
@@ -177,7 +202,10 @@ Result<LinearProof> ReadLinearProof(ZkReader* in, const LinearStatement& s) {
   LinearProof p;
   VEIL_ASSIGN_OR_RETURN(p.accumulator_opening, ReadHyraxEvaluationProof(in));
   VEIL_ASSIGN_OR_RETURN(p.bias_opening, ReadHyraxEvaluationProof(in));
-  VEIL_ASSIGN_OR_RETURN(p.sumcheck, ReadZkSumcheckProof(in, static_cast<int>(s.input.col_vars), 2));
+  // ⌈log K⌉ rounds (K from the statement, else the input's width).
+  const int rounds =
+      s.in_features != 0 ? CeilLog2(s.in_features) : static_cast<int>(s.input.col_vars);
+  VEIL_ASSIGN_OR_RETURN(p.sumcheck, ReadZkSumcheckProof(in, rounds, 2));
   VEIL_ASSIGN_OR_RETURN(p.input_opening, ReadHyraxEvaluationProof(in));
   VEIL_ASSIGN_OR_RETURN(p.weight_opening, ReadHyraxEvaluationProof(in));
   VEIL_ASSIGN_OR_RETURN(p.product, ReadProductProof(in));

@@ -13,7 +13,6 @@ namespace veil::zk {
 namespace {
 
 using internal::CheckMatrixShape;
-using internal::FreshBlinds;
 
 constexpr std::array<uint8_t, 8> kProofMagic = {'V', 'E', 'I', 'L', 'Z', 'K', 'P', 0};
 constexpr std::array<uint8_t, 8> kOpeningMagic = {'V', 'E', 'I', 'L', 'Z', 'K', 'O', 0};
@@ -43,7 +42,7 @@ Result<size_t> PerSampleSize(const Graph& g, int value) {
 bool ProvableKind(OpKind kind) { return kind == OpKind::kReshape || ops::FindOp(kind) != nullptr; }
 constexpr const char* kProvableList =
     "provable: Reshape, Linear, Conv2d, Lookup, Requantize, Add, MaxPool2d, AvgPool2d, "
-    "ReduceMean";
+    "ReduceMean, Transpose, LayerNorm, Attention, MatMul, Softmax";
 
 // Generic provability of a node (int8 inputs of static, bounded size; one output), then the
 // op's own check.
@@ -184,6 +183,15 @@ CommitmentKey SegmentProofKey(const Graph& graph, const ModelCommitment& commitm
       auto n = PerSampleSize(graph, v);
       if (n.ok()) len = std::max(len, size_t{1} << CeilLog2(*n));
     }
+    // Attention commits its scores and probabilities as [B, H·Tq·Tk].
+    if (node.kind == OpKind::kAttention && node.inputs.size() == 3) {
+      const Shape& q = ValueShape(graph, node.inputs[0]);
+      const Shape& k = ValueShape(graph, node.inputs[1]);
+      const int64_t scores =
+          node.AttrInt("heads", 1) * (q.empty() ? 1 : q[0]) * (k.empty() ? 1 : k[0]);
+      if (scores > 0 && scores <= int64_t{kMaxCommittedRowLength})
+        len = std::max(len, size_t{1} << CeilLog2(static_cast<uint64_t>(scores)));
+    }
   }
   return CommitmentKey::Derive(len);
 }
@@ -195,7 +203,7 @@ Result<ActivationOpening> CommitActivation(const CommitmentKey& key, const Tenso
   a.values = values;
   const size_t rows = static_cast<size_t>(values.dim(0));
   const size_t cols = static_cast<size_t>(values.size()) / std::max<size_t>(rows, 1);
-  a.blinds = FreshBlinds(rows);
+  a.blinds = internal::FreshBlinds(rows);
   VEIL_ASSIGN_OR_RETURN(a.commitment, HyraxCommitInt8(key, values.i8(), rows, cols, a.blinds));
   return a;
 }

@@ -293,6 +293,19 @@ TEST_F(ProofNetworkTest, UnprovableMiddleSegmentsAreRefusedNamingTheOp) {
   ASSERT_TRUE(imported.ok());
   Graph vit = std::move(imported).value();
   ASSERT_TRUE(SplitIntoSegments(&vit, 3).ok());
+  // The shipped ViT is provable; make its middle segment's first LayerNorm an RmsNorm (not
+  // provable yet: the same params with beta 0).
+  const Segment middle = vit.EffectiveSegments()[1];
+  for (int n = middle.begin; n < middle.end; ++n) {
+    Node& node = vit.nodes[static_cast<size_t>(n)];
+    if (node.kind != OpKind::kLayerNorm) continue;
+    node.kind = OpKind::kRmsNorm;
+    for (Param& p : node.params)
+      if (p.name == "beta")
+        p.tensor = Tensor::FromInt64(p.tensor.shape(),
+                                     std::vector<int64_t>(static_cast<size_t>(p.tensor.size()), 0));
+    break;
+  }
   zk::CommitmentSeed seed{};
   auto commitment = zk::CommitModel(vit, seed);
   ASSERT_TRUE(commitment.ok()) << commitment.status().ToString();
@@ -301,6 +314,8 @@ TEST_F(ProofNetworkTest, UnprovableMiddleSegmentsAreRefusedNamingTheOp) {
   EXPECT_NE(runner.status().message().find("segment 1"), std::string::npos)
       << runner.status().message();
   EXPECT_NE(runner.status().message().find("'"), std::string::npos) << "names the node";
+  EXPECT_NE(runner.status().message().find("RmsNorm"), std::string::npos)
+      << runner.status().message();
 }
 
 TEST(ProofPublicationTest, CommitmentRecordsAreSignedByTheOwnerAndStrict) {

@@ -280,21 +280,20 @@ TEST(SegmentProof, LookupAndRequantizeSegmentProvesAndRejectsTampering) {
 
 TEST(SegmentProof, UnprovableOpsAreRefusedByName) {
   Graph g = SmallMlp(5);
-  Node softmax;
-  softmax.kind = OpKind::kSoftmax;
-  softmax.name = "probs";
-  softmax.inputs = {g.outputs[0]};
+  Node norm;  // RmsNorm is not provable (LayerNorm is)
+  norm.kind = OpKind::kRmsNorm;
+  norm.name = "rms";
+  norm.inputs = {g.outputs[0]};
   const int v = g.AddValue({"p", DType::kInt8, {5}, 1.0});
-  softmax.outputs = {v};
-  std::vector<int32_t> table(256);
-  for (int i = 0; i < 256; ++i) table[i] = i + 1;
-  softmax.SetParam("exp_table", Tensor::FromInt32({256}, table));
-  g.nodes.push_back(softmax);
+  norm.outputs = {v};
+  norm.SetParam("gamma", Tensor::FromInt32({5}, {1, 2, 3, 4, 5}));
+  g.nodes.push_back(norm);
   g.outputs = {v};
   g.segments = {{0, 2}, {2, 5}};
   const Status s = CheckSegmentProvable(g, 1);
   EXPECT_EQ(s.code(), StatusCode::kUnsupported);
-  EXPECT_NE(s.message().find("Softmax"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("RmsNorm"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("rms"), std::string::npos) << s.ToString();
   EXPECT_TRUE(CheckSegmentProvable(g, 0).ok());
 }
 

@@ -37,22 +37,30 @@
 
 namespace veil::zk {
 
+// Tokens per commitment row (`group` = G > 1, a per-sample input [G, K] in a segment): the
+// input is committed as [T, G·K] and the accumulator as [T, G·N] (row t holds tokens
+// (t, 0..G)), K and N must be powers of two, and the proof runs over the T·G tokens: r_t gets
+// log T + ⌈log G⌉ coordinates (token (t, g) is virtual row t·2^⌈log G⌉ + g, so the openings of
+// the [T, G·K] and [T, G·N] commitments are at the same points as those of [T·G, K] and
+// [T·G, N] would be) and e_T = PrefixEqSum(r_t's first log T, T)·PrefixEqSum(rest, G).
+// G = 1 is the plain statement (same transcript and bytes).
 struct LinearStatement {
   uint32_t tokens = 0;          // T
   uint32_t in_features = 0;     // K
   uint32_t out_features = 0;    // N
+  uint32_t group = 1;           // G: tokens per row
   HyraxCommitment weight;       // [N, K]
   HyraxCommitment bias;         // [1, N]
-  HyraxCommitment input;        // [T, K]
-  HyraxCommitment accumulator;  // [T, N]
+  HyraxCommitment input;        // [T, G·K]
+  HyraxCommitment accumulator;  // [T, G·N]
 };
 
 // The prover's secrets: the values behind each commitment and their row blinds.
 struct LinearWitness {
-  std::span<const int8_t> input;         // T·K
+  std::span<const int8_t> input;         // T·G·K
   std::span<const int8_t> weight;        // N·K
   std::span<const int32_t> bias;         // N
-  std::span<const int32_t> accumulator;  // T·N
+  std::span<const int32_t> accumulator;  // T·G·N
   std::vector<Scalar> input_blinds, weight_blinds, bias_blinds, accumulator_blinds;
 };
 

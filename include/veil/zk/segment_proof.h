@@ -55,13 +55,18 @@
 #include "veil/graph.h"
 #include "veil/status.h"
 #include "veil/tensor.h"
+#include "veil/zk/attention_proof.h"
 #include "veil/zk/conv_proof.h"
 #include "veil/zk/hyrax.h"
+#include "veil/zk/layernorm_proof.h"
 #include "veil/zk/linear_proof.h"
 #include "veil/zk/lookup_proof.h"
+#include "veil/zk/matmul_proof.h"
 #include "veil/zk/model_commitment.h"
 #include "veil/zk/pool_proof.h"
 #include "veil/zk/requantize_proof.h"
+#include "veil/zk/softmax_proof.h"
+#include "veil/zk/transpose_proof.h"
 
 namespace veil::zk {
 
@@ -87,6 +92,16 @@ struct SegmentLayerProof {
   LookupProof lookup;
   MaxProof max;    // MaxPool2d
   MeanProof mean;  // AvgPool2d, ReduceMean
+  // Add of a committed `constant` param: the constant broadcast to [B, width] (fresh blinds),
+  // its tensor opening and the constant's (model commitment) opening, and their equality.
+  HyraxCommitment broadcast;
+  HyraxEvaluationProof broadcast_opening, constant_opening;
+  EqualityProof broadcast_equal;
+  TransposeProof transpose;
+  LayerNormProof layernorm;
+  AttentionProof attention;
+  MatMulProof matmul;
+  SoftmaxProof softmax;
 };
 
 struct SegmentProof {

@@ -58,7 +58,9 @@ RequantizeStatement DescribeRequantize(const Graph& g, const Node& node, size_t 
     return rs;
   }
   size_t channels = width, repeat = 1;
-  if (node.kind == OpKind::kConv2d) {
+  if (node.kind == OpKind::kLinear) {
+    channels = static_cast<size_t>(node.FindParam("weight")->dim(0));  // repeats per token
+  } else if (node.kind == OpKind::kConv2d) {
     channels = static_cast<size_t>(node.FindParam("weight")->dim(0));
     repeat = width / channels;
   } else if (node.kind == OpKind::kRequantize) {
@@ -127,6 +129,16 @@ const OpHandler* FindOp(OpKind kind) {
     case OpKind::kAvgPool2d:
     case OpKind::kReduceMean:
       return &kMeanOp;
+    case OpKind::kTranspose:
+      return &kTransposeOp;
+    case OpKind::kLayerNorm:
+      return &kLayerNormOp;
+    case OpKind::kAttention:
+      return &kAttentionOp;
+    case OpKind::kMatMul:
+      return &kMatMulOp;
+    case OpKind::kSoftmax:
+      return &kSoftmaxOp;
     default:
       return nullptr;
   }

@@ -1,24 +1,46 @@
-// Linear in segment proofs: LinearProof (linear_proof.h) + the node's requantization.
+// Linear in segment proofs: LinearProof (linear_proof.h) + the node's requantization. A
+// per-sample input [T, K] (rank > 1: T tokens, e.g. a transformer's) is proven over the B·T
+// tokens (LinearStatement::group = T; K and N powers of two), the requantization's per-channel
+// parameters repeating over the T tokens of a row.
 #include "../op_util.h"
 #include "op.h"
 
 namespace veil::zk::ops {
 namespace {
 
+bool IsPowerOfTwo(int64_t x) { return x > 0 && (x & (x - 1)) == 0; }
+
+// K (input features), N (output features) and T (tokens per sample).
+struct Dims {
+  size_t k, n, tokens;
+};
+Dims DimsOf(const Graph& g, const Node& node) {
+  const size_t k = static_cast<size_t>(node.FindParam("weight")->dim(1));
+  const size_t n = static_cast<size_t>(node.FindParam("weight")->dim(0));
+  return {k, n, ValueWidth(g, node.inputs[0]) / k};
+}
+
 Status Check(const Graph& g, int n) {
-  if (ValueShape(g, g.nodes[static_cast<size_t>(n)].inputs[0]).size() != 1)
-    return Status::Unsupported(NodeLabel(g, n) +
-                               " reads a per-sample input of rank > 1; only [K] inputs are "
-                               "provable yet");
+  const Node& node = g.nodes[static_cast<size_t>(n)];
+  const Shape& in = ValueShape(g, node.inputs[0]);
+  if (in.size() > 1) {
+    const Shape& out = ValueShape(g, node.outputs[0]);
+    if (!IsPowerOfTwo(in.back()) || out.empty() || !IsPowerOfTwo(out.back()))
+      return Status::Unsupported(NodeLabel(g, n) +
+                                 " reads tokens (per-sample input of rank > 1) whose feature "
+                                 "widths are not powers of two; only those are provable yet");
+  }
   return Status::Ok();
 }
 
 LinearStatement Statement(const Graph& g, const SegmentCommitment& sc, int n, size_t B) {
   const Node& node = g.nodes[static_cast<size_t>(n)];
+  const Dims d = DimsOf(g, node);
   LinearStatement st;
   st.tokens = static_cast<uint32_t>(B);
-  st.in_features = static_cast<uint32_t>(ValueWidth(g, node.inputs[0]));
-  st.out_features = static_cast<uint32_t>(ValueWidth(g, node.outputs[0]));
+  st.group = static_cast<uint32_t>(d.tokens);
+  st.in_features = static_cast<uint32_t>(d.k);
+  st.out_features = static_cast<uint32_t>(d.n);
   st.weight = sc.Find(static_cast<uint32_t>(n), "weight")->commitment;
   st.bias = sc.Find(static_cast<uint32_t>(n), "bias")->commitment;
   return st;
@@ -27,14 +49,15 @@ LinearStatement Statement(const Graph& g, const SegmentCommitment& sc, int n, si
 Status Prove(ProverContext& ctx, int n, SegmentLayerProof* layer) {
   const Node& node = ctx.graph.nodes[static_cast<size_t>(n)];
   const ActivationOpening& x = ctx.In(node, 0);
-  const size_t B = ctx.B, K = ctx.Width(node.inputs[0]), N = ctx.Width(node.outputs[0]);
+  const Dims d = DimsOf(ctx.graph, node);
+  const size_t B = ctx.B, K = d.k, T = d.tokens, N = d.n, width = T * N;
   const Tensor& w = *node.FindParam("weight");
   const Tensor& b = *node.FindParam("bias");
   if (ctx.sc.Find(static_cast<uint32_t>(n), "weight") == nullptr ||
       ctx.sc.Find(static_cast<uint32_t>(n), "bias") == nullptr)
     return Status::Internal("weight commitment missing");
-  const std::vector<int32_t> acc = LinearAccumulators(x.values.i8(), w.i8(), b.i32(), B, K, N);
-  const RequantizeStatement rs = DescribeRequantize(ctx.graph, node, B, N);
+  const std::vector<int32_t> acc = LinearAccumulators(x.values.i8(), w.i8(), b.i32(), B * T, K, N);
+  const RequantizeStatement rs = DescribeRequantize(ctx.graph, node, B, width);
   LinearWitness lw;
   lw.input = x.values.i8();
   lw.weight = w.i8();
@@ -45,9 +68,9 @@ Status Prove(ProverContext& ctx, int n, SegmentLayerProof* layer) {
   lw.bias_blinds = TensorBlinds(ctx.seed, ctx.segment, n, "bias", 1);
   lw.accumulator_blinds = internal::FreshBlinds(B);
   VEIL_ASSIGN_OR_RETURN(layer->accumulator,
-                        HyraxCommitInt32(ctx.key, acc, B, N, lw.accumulator_blinds, ctx.pool));
+                        HyraxCommitInt32(ctx.key, acc, B, width, lw.accumulator_blinds, ctx.pool));
   VEIL_ASSIGN_OR_RETURN(ActivationOpening * out,
-                        ctx.Output(node, RequantizeReference(acc, B, N, rs.multiplier, rs.shift,
+                        ctx.Output(node, RequantizeReference(acc, B, width, rs.multiplier, rs.shift,
                                                              rs.act_min, rs.act_max)));
   layer->output = out->commitment;
   AbsorbLayer(ctx.t, *layer);
@@ -77,6 +100,7 @@ void Write(std::vector<uint8_t>* out, const SegmentLayerProof& l) {
 Status Read(ZkReader* in, const Graph& g, int n, size_t B, SegmentLayerProof* l) {
   const Node& node = g.nodes[static_cast<size_t>(n)];
   LinearStatement st;
+  st.in_features = static_cast<uint32_t>(DimsOf(g, node).k);
   st.input.col_vars = static_cast<uint32_t>(CeilLog2(ValueWidth(g, node.inputs[0])));
   VEIL_ASSIGN_OR_RETURN(l->linear, ReadLinearProof(in, st));
   VEIL_ASSIGN_OR_RETURN(l->requantize, ReadNodeRequantize(in, g, node, B, *l));

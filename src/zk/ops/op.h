@@ -96,6 +96,7 @@ struct OpHandler {
 // for every op that is not provable).
 const OpHandler* FindOp(OpKind kind);
 
-extern const OpHandler kLinearOp, kConv2dOp, kLookupOp, kRequantizeOp, kAddOp, kMaxPoolOp, kMeanOp;
+extern const OpHandler kLinearOp, kConv2dOp, kLookupOp, kRequantizeOp, kAddOp, kMaxPoolOp, kMeanOp,
+    kTransposeOp, kLayerNormOp, kAttentionOp, kMatMulOp, kSoftmaxOp;
 
 }  // namespace veil::zk::ops
