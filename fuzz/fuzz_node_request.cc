@@ -1,6 +1,8 @@
 // libFuzzer target: the node's handlers on arbitrary requests. The first byte picks the RPC
 // (RunSegment, the consensus RPCs Commit, Reveal, SelectCommittee, LayerInputs, or
-// ProveSegment, for which the node holds a model commitment and seed); the rest
+// ProveSegment, for which the node holds a model commitment and seed; for half of the
+// ProveSegment inputs the fuzzer's digests are replaced by the valid ones, so that its
+// activation openings reach the opening parser and the shape checks); the rest
 // is parsed as its request message (inputs that do not parse are what gRPC itself would
 // refuse) and sent to an in-process NodeServer (with an identity, so consensus calls run)
 // hosting segment 1 of a small three-segment graph, over a real loopback channel. Whatever
@@ -36,6 +38,7 @@ struct Fixture {
   std::unique_ptr<veil::net::NodeServer> node;
   std::unique_ptr<veil::v1::Node::Stub> stub;
   veil::v1::RunSegmentRequest valid;
+  std::string commitment_digest;  // of the node's proving material
 
   Fixture() {
     veil::net::NodeServerOptions options;
@@ -56,6 +59,8 @@ struct Fixture {
     auto commitment = veil::zk::CommitModel(graph, proving->seed);
     Require(commitment.ok(), "commitment");
     proving->commitment = std::move(commitment).value();
+    commitment_digest =
+        std::string(reinterpret_cast<const char*>(proving->commitment.digest.data()), 32);
     options.proving = proving;
     auto started = veil::net::NodeServer::Start(graph, options);
     Require(started.ok(), "node starts");
@@ -101,6 +106,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Fixture* fixture = new Fixture();  // lives for the whole run
   if (size < 1) return 0;
   const uint8_t which = data[0] % 6;
+  const bool valid_digests = (data[0] / 6) % 2 == 1;
   ++data;
   --size;
   grpc::Status s;
@@ -124,10 +130,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       parsed = fixture->CallParsed<veil::v1::LayerInputsRequest, veil::v1::LayerInputsReply>(
           data, size, &Node::Stub::LayerInputs, &s);
       break;
-    case 5:
-      parsed = fixture->CallParsed<veil::v1::ProveSegmentRequest, veil::v1::ProveSegmentReply>(
-          data, size, &Node::Stub::ProveSegment, &s);
+    case 5: {
+      veil::v1::ProveSegmentRequest request;
+      if (!request.ParseFromArray(data, static_cast<int>(size))) return 0;
+      if (valid_digests) {
+        request.set_request_id("prove");
+        request.set_model_digest(fixture->valid.model_digest());
+        request.set_segment_index(1);
+        request.set_segment_digest(fixture->valid.segment_digest());
+        request.set_model_commitment_digest(fixture->commitment_digest);
+      }
+      veil::v1::ProveSegmentReply reply;
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      s = fixture->stub->ProveSegment(&context, request, &reply);
+      if (s.ok())
+        Require(!reply.proof().empty() && !reply.output_opening().empty(),
+                "an OK proof reply carries a proof and openings");
       break;
+    }
     default: {
       veil::v1::RunSegmentRequest request;
       if (!request.ParseFromArray(data, static_cast<int>(size))) return 0;
