@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end test of the zk commands: veil commit / prove / verify on the shipped MLP and CNN, and
+# End-to-end test of the zk commands: veil commit / prove / verify on the shipped MLP, CNN and ViT, and
 # rejection (exit code 1, a message naming the failing segment) of tampered, swapped,
 # truncated and mismatched inputs — never a crash.
 # Usage: zk_cli_test.sh VEIL_BINARY SOURCE_DIR
@@ -91,6 +91,22 @@ for i in 0 1 2 3; do
 done
 expect_fail "cnn: truncated proof" "truncated|corrupt" "$veil" verify "$work/cnn.commit" "$work/ctrunc"
 expect_fail "cnn: segment 2 without its second input" "no --opening|input" "$veil" prove "$work/cnn.veil" --commitment "$work/cnn.commit" --segment 2 --opening "$work/c0.opening" -o "$work/z"
+
+# The shipped ViT in three segments (Transpose, Add of the committed position embedding,
+# LayerNorm, Linear over tokens, Attention, ReduceMean over tokens).
+t=$src/models/vit
+expect_ok "import vit (3 segments)" "$veil" import "$t/vit.onnx" -c "$t/calibration.npy" -o "$work/vit.veil" --segments 3
+expect_ok "commit vit" "$veil" commit "$work/vit.veil" -o "$work/vit.commit" --threads 2
+expect_ok "vit: prove segment 0" "$veil" prove "$work/vit.veil" --commitment "$work/vit.commit" --segment 0 --images 0:1 -o "$work/v0" --threads 2
+expect_ok "vit: prove segment 1" "$veil" prove "$work/vit.veil" --commitment "$work/vit.commit" --segment 1 --opening "$work/v0.opening" -o "$work/v1" --threads 2
+expect_ok "vit: prove segment 2" "$veil" prove "$work/vit.veil" --commitment "$work/vit.commit" --segment 2 --opening "$work/v1.opening" -o "$work/v2" --threads 2
+expect_ok "vit: proven logits equal veil run" sh -c "'$veil' verify '$work/vit.commit' '$work/v0' '$work/v1' '$work/v2' --opening '$work/v2.opening' | grep 'opens to' | tr -s ' ' '\n' | tail -n 10 > '$work/vproven' && '$veil' run '$work/vit.veil' --images 0:1 --output '$work/vy.npy' --raw >/dev/null && /usr/bin/python3 -c \"import numpy as np; a=np.load('$work/vy.npy').reshape(-1).tolist(); b=[int(x) for x in open('$work/vproven').read().split()]; assert a==b, (a,b)\""
+expect_fail "vit: segments out of order" "segment" "$veil" verify "$work/vit.commit" "$work/v0" "$work/v2" "$work/v1"
+vsize=$(stat -c %s "$work/v1")
+for i in 40 $((vsize / 3)) $((vsize - 20)); do
+  /usr/bin/python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[int(sys.argv[2])]^=0x10; open(sys.argv[3],'wb').write(b)" "$work/v1" "$i" "$work/vflip$i"
+  expect_fail "vit: flipped byte $i rejected" "segment 1|corrupt|rejected" "$veil" verify "$work/vit.commit" "$work/v0" "$work/vflip$i" "$work/v2"
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
