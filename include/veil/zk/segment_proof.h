@@ -11,18 +11,31 @@
 // so internal fan-out (a residual Add) and several inputs/outputs (Graph::SegmentOutputs)
 // need nothing special. Provable ops (each with its own sub-proof, see docs/zk.md):
 //   Reshape      identity on commitments
-//   Linear       per-sample input of rank 1: LinearProof + RequantizeProof (linear_proof.h)
+//   Linear       LinearProof + RequantizeProof (linear_proof.h); a per-sample input [T, K] of
+//                rank > 1 (tokens) is proven over the B·T tokens (LinearStatement::group;
+//                K and N powers of two, else refused)
 //   Conv2d       group 1: ConvProof + RequantizeProof with per-column parameters
 //                (conv_proof.h); other groups are refused with kUnsupported naming the node
 //   Lookup       LookupProof against the node's public table (lookup_proof.h)
 //   Requantize   RequantizeProof with the int8 input commitment as accumulator
 //   Add          two int8 inputs of one shape: the accumulator commitment a·Ma + b·Mb is
 //                formed homomorphically by both sides, then RequantizeProof (multiplier 1,
-//                the node's shift; |acc| < 2^39); the `constant` and broadcast forms are
-//                refused
+//                the node's shift; |acc| < 2^39); with the committed int8 param `constant`
+//                (a suffix of a's shape, e.g. a position embedding) the prover commits its
+//                broadcast [B, width] and ties it to the model commitment's tensor by two
+//                tensor openings and an equality proof (src/zk/ops/elementwise_op.cc); a
+//                broadcast second input is refused
 //   MaxPool2d    MaxProof (pool_proof.h), kernels of at most 7 taps
 //   AvgPool2d, ReduceMean   MeanProof (pool_proof.h), any divisor per output
-// Anything else is refused with kUnsupported naming the node and op. Each op is one
+//   Transpose    TransposeProof (transpose_proof.h), perm from the node
+//   LayerNorm    LayerNormProof (layernorm_proof.h) over rows of the last axis, public gamma,
+//                beta, eps, shift (bound by the segment's public digest)
+//   Attention    fused q, k, v [T, H·D]: AttentionProof (attention_proof.h: product cores,
+//                requantizations, Softmax with causal prefixes)
+//   MatMul       per-sample [M, K] × [K, N] (or transpose_b): MatMulProof (matmul_proof.h);
+//                batched leading dims are refused
+//   Softmax      SoftmaxProof (softmax_proof.h) over the last axis
+// RmsNorm, Embedding, Mul and anything else are refused with kUnsupported naming the node and op. Each op is one
 // OpHandler in src/zk/ops/ (check / prove / verify / write / read).
 //
 // A segment proof binds (via its transcript, domain "veil/zk/segment/v3", which absorbs all
@@ -39,9 +52,18 @@
 //     Conv2d:      accumulator | output | ConvProof | RequantizeProof
 //     Lookup:      output | LookupProof
 //     Requantize:  output | RequantizeProof
-//     Add:         output | RequantizeProof
+//     Add:         output | RequantizeProof (two inputs), or output | broadcast commitment |
+//                  broadcast opening | constant opening | EqualityProof | RequantizeProof
+//                  (a `constant` param)
 //     MaxPool2d:   output | MaxProof
 //     AvgPool2d, ReduceMean: output | MeanProof
+//     Transpose:   output | TransposeProof
+//     LayerNorm:   output | LayerNormProof
+//     Attention:   output | AttentionProof
+//     MatMul:      output | MatMulProof
+//     Softmax:     output | SoftmaxProof
+// (Layers of the ops above that existed before the ViT ops keep their bytes: the version
+// stays 3; the new layouts are new op kinds and the Add constant form, formerly refused.)
 // Version 2 (single-chain, one input) and 1 are no longer read (error naming the version).
 // Decoding is strict (bounded counts, exact shapes from the statement, no trailing bytes).
 #pragma once
@@ -84,7 +106,7 @@ struct ActivationOpening {
 struct SegmentLayerProof {
   uint32_t node = 0;
   OpKind kind = OpKind::kLinear;  // not serialized (the graph fixes it)
-  HyraxCommitment accumulator;    // Linear, Conv2d
+  HyraxCommitment accumulator;    // Linear, Conv2d (Linear over tokens: [B, T·N])
   HyraxCommitment output;
   LinearProof linear;
   ConvProof conv;
