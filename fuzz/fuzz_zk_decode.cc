@@ -1,7 +1,10 @@
 // libFuzzer target: strict decoding of zk wire objects from arbitrary bytes: ristretto255
 // points, scalars mod l, counted vectors, model commitment files, Linear-layer,
-// requantization, Lookup (LogUp), Conv2d, max-pool and mean proofs, and whole segment proofs
-// (format v3) of a small Conv2d -> MaxPool2d -> Add -> AvgPool2d graph.
+// requantization, Lookup (LogUp), Conv2d, max-pool and mean proofs, the ViT op proofs
+// (Transpose, LayerNorm, Attention, MatMul, Softmax), and whole segment proofs (format v3) of a
+// small Conv2d -> MaxPool2d -> Add -> AvgPool2d graph and of a small transformer block
+// (Transpose -> Add constant -> LayerNorm -> Linear over tokens -> Attention -> Softmax ->
+// MatMul), whose layers are the segment-level ViT decoders.
 // Whatever decodes must re-encode to exactly the bytes it came from (canonical encodings
 // are unique), agree with libsodium's validity check, and survive arithmetic; whatever
 // fails must say why.
@@ -13,9 +16,12 @@
 #include <cstring>
 
 #include "veil/graph.h"
+#include "veil/zk/attention_proof.h"
 #include "veil/zk/conv_proof.h"
+#include "veil/zk/layernorm_proof.h"
 #include "veil/zk/linear_proof.h"
 #include "veil/zk/lookup_proof.h"
+#include "veil/zk/matmul_proof.h"
 #include "veil/zk/model_commitment.h"
 #include "veil/zk/pool_proof.h"
 #include "veil/zk/requantize_proof.h"
@@ -23,6 +29,8 @@
 #include "veil/zk/scalar.h"
 #include "veil/zk/segment_proof.h"
 #include "veil/zk/serialize.h"
+#include "veil/zk/softmax_proof.h"
+#include "veil/zk/transpose_proof.h"
 
 namespace {
 
@@ -212,9 +220,116 @@ const veil::Graph& SegmentGraph() {
   return *g;
 }
 
-void CheckSegmentProof(const uint8_t* data, size_t size) {
-  veil::Result<veil::zk::SegmentProof> p =
-      veil::zk::ParseSegmentProof({data, size}, SegmentGraph());
+std::vector<int32_t> ExpTable() {
+  std::vector<int32_t> t(256);
+  for (int i = 0; i < 256; ++i) t[static_cast<size_t>(i)] = 65536 >> (i / 16);
+  return t;
+}
+
+// The ViT op proofs over small fixed statements (batch 2): Transpose [3,4] -> [4,3],
+// LayerNorm of 2 rows of 4, Attention with Tq = Tk = 2, 2 heads of dim 2 (causal), MatMul
+// [2,3]x[3,2] and Softmax of 2 rows of 3.
+void CheckVitOpProofs(const uint8_t* data, size_t size) {
+  veil::zk::TransposeStatement tr;
+  tr.batch = 2;
+  tr.shape = {3, 4};
+  tr.perm = {1, 0};
+  CheckRoundTrip(
+      data, size, [&](veil::zk::ZkReader* r) { return veil::zk::ReadTransposeProof(r, tr); },
+      veil::zk::WriteTransposeProof, "transpose proof does not re-encode to its bytes");
+  veil::zk::LayerNormStatement ln;
+  ln.batch = 2, ln.rows = 2, ln.cols = 4;
+  ln.gamma = {1, 2, 3, 4};
+  ln.beta = {0, 1, 2, 3};
+  ln.eps = 1, ln.shift = 8;
+  CheckRoundTrip(
+      data, size, [&](veil::zk::ZkReader* r) { return veil::zk::ReadLayerNormProof(r, ln); },
+      veil::zk::WriteLayerNormProof, "layernorm proof does not re-encode to its bytes");
+  veil::zk::AttentionStatement at;
+  at.batch = 2, at.tq = 2, at.tk = 2, at.heads = 2, at.dim = 2, at.causal = true;
+  at.score_multiplier = 1 << 30, at.score_shift = 31, at.multiplier = 1 << 30, at.shift = 31;
+  at.exp_table = ExpTable();
+  CheckRoundTrip(
+      data, size, [&](veil::zk::ZkReader* r) { return veil::zk::ReadAttentionProof(r, at); },
+      veil::zk::WriteAttentionProof, "attention proof does not re-encode to its bytes");
+  veil::zk::MatMulStatement mm;
+  mm.batch = 2, mm.m = 2, mm.k = 3, mm.n = 2, mm.multiplier = 1 << 30, mm.shift = 31;
+  CheckRoundTrip(
+      data, size, [&](veil::zk::ZkReader* r) { return veil::zk::ReadMatMulProof(r, mm); },
+      veil::zk::WriteMatMulProof, "matmul proof does not re-encode to its bytes");
+  veil::zk::SoftmaxStatement sm;
+  sm.batch = 2, sm.rows = 2, sm.cols = 3;
+  sm.exp_table = ExpTable();
+  CheckRoundTrip(
+      data, size, [&](veil::zk::ZkReader* r) { return veil::zk::ReadSoftmaxProof(r, sm); },
+      veil::zk::WriteSoftmaxProof, "softmax proof does not re-encode to its bytes");
+}
+
+// x [4,2] -> Transpose [2,4] -> Add constant [2,4] -> LayerNorm -> Linear 4->4 over the 2
+// tokens -> Attention(q, q, q) (1 head) -> Softmax [2,4] -> MatMul [2,4]x[2,4]ᵀ [2,2]: one
+// segment whose layers exercise the ViT handlers' decoders.
+const veil::Graph& VitGraph() {
+  static const veil::Graph* g = [] {
+    auto* graph = new veil::Graph;
+    auto value = [&](veil::Shape s) {
+      return graph->AddValue(
+          {"v" + std::to_string(graph->values.size()), veil::DType::kInt8, s, 1.0});
+    };
+    auto node = [&](veil::OpKind kind, std::vector<int> in, veil::Shape out) {
+      veil::Node n;
+      n.kind = kind;
+      n.name = "n" + std::to_string(graph->nodes.size());
+      n.inputs = std::move(in);
+      n.outputs = {value(out)};
+      graph->nodes.push_back(n);
+      return &graph->nodes.back();
+    };
+    auto scalar = [](int32_t v) { return veil::Tensor::FromInt32({1}, {v}); };
+    graph->inputs = {value({4, 2})};
+    veil::Node* t = node(veil::OpKind::kTranspose, {graph->inputs[0]}, {2, 4});
+    t->SetAttr("perm", {1, 0});
+    veil::Node* a = node(veil::OpKind::kAdd, {t->outputs[0]}, {2, 4});
+    a->SetParam("constant", veil::Tensor::FromInt8({2, 4}, {1, 2, 3, 4, 5, 6, 7, 8}));
+    a->SetParam("multiplier_a", scalar(1 << 30));
+    a->SetParam("multiplier_b", scalar(1 << 29));
+    a->SetParam("shift", scalar(31));
+    veil::Node* n = node(veil::OpKind::kLayerNorm, {a->outputs[0]}, {2, 4});
+    n->SetParam("gamma", veil::Tensor::FromInt32({4}, {100, 200, 300, 400}));
+    n->SetParam("beta", veil::Tensor::FromInt64({4}, {0, 1, 2, 3}));
+    n->SetParam("eps", veil::Tensor::FromInt64({1}, {1}));
+    n->SetParam("shift", scalar(12));
+    veil::Node* l = node(veil::OpKind::kLinear, {n->outputs[0]}, {2, 4});
+    l->SetParam("weight", veil::Tensor::FromInt8({4, 4}, std::vector<int8_t>(16, 3)));
+    l->SetParam("bias", veil::Tensor::FromInt32({4}, {1, 2, 3, 4}));
+    l->SetParam("multiplier", scalar(1 << 30));
+    l->SetParam("shift", scalar(33));
+    const int lo = l->outputs[0];
+    veil::Node* at = node(veil::OpKind::kAttention, {lo, lo, lo}, {2, 4});
+    at->SetAttr("heads", {1});
+    at->SetParam("score_multiplier", scalar(1 << 30));
+    at->SetParam("score_shift", scalar(33));
+    at->SetParam("exp_table", veil::Tensor::FromInt32({256}, ExpTable()));
+    at->SetParam("multiplier", scalar(1 << 30));
+    at->SetParam("shift", scalar(31));
+    veil::Node* s = node(veil::OpKind::kSoftmax, {at->outputs[0]}, {2, 4});
+    s->SetParam("exp_table", veil::Tensor::FromInt32({256}, ExpTable()));
+    const int so = s->outputs[0];
+    veil::Node* m = node(veil::OpKind::kMatMul, {so, lo}, {2, 2});
+    m->SetAttr("transpose_b", {1});
+    m->SetParam("multiplier", scalar(1 << 30));
+    m->SetParam("shift", scalar(31));
+    graph->outputs = {m->outputs[0]};
+    const veil::Status valid = veil::ValidateGraph(*graph);
+    if (!valid.ok()) std::fprintf(stderr, "%s\n", valid.ToString().c_str());
+    Require(valid.ok(), "fuzz ViT segment graph is valid");
+    Require(veil::zk::CheckSegmentProvable(*graph, 0).ok(), "fuzz ViT segment is provable");
+    return graph;
+  }();
+  return *g;
+}
+
+void CheckSegmentProof(const uint8_t* data, size_t size, const veil::Graph& graph) {
+  veil::Result<veil::zk::SegmentProof> p = veil::zk::ParseSegmentProof({data, size}, graph);
   if (!p.ok()) {
     Require(!p.status().message().empty(), "segment proof error without a message");
     return;
@@ -264,6 +379,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckRequantizeProof(data, size);
   CheckLookupProof(data, size);
   CheckImageOpProofs(data, size);
-  CheckSegmentProof(data, size);
+  CheckVitOpProofs(data, size);
+  CheckSegmentProof(data, size, SegmentGraph());
+  CheckSegmentProof(data, size, VitGraph());
   return 0;
 }
