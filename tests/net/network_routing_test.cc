@@ -132,7 +132,7 @@ TEST(NetworkClientTest, RoutesFollowTheRegistry) {
     ASSERT_TRUE(segment.ok()) << segment.status().ToString();
     std::vector<SegmentToHost> hosted;
     hosted.push_back({"mlp", record->model_digest, 3, 1, record->segments[1].segment_digest,
-                      std::move(segment).value()});
+                      std::move(segment).value(), nullptr});
     NodeServerOptions options;
     auto link = IdentityLink(*n.identity, *n.ring);
     ASSERT_TRUE(link.ok());
