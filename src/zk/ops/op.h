@@ -67,7 +67,8 @@ struct VerifierContext {
 void AbsorbLayer(Transcript* t, const SegmentLayerProof& l);
 
 // The requantization statement of a node whose output is [B, width] (accumulator and output
-// commitments left empty): Linear per-channel along the row, Conv2d channel j / (OH·OW),
+// commitments left empty): Linear per-channel along the row (channel j mod N: repeating
+// per token for a [T, K] input), Conv2d channel j / (OH·OW),
 // Requantize per-channel along the last axis, Add multiplier 1 and the node's shift.
 RequantizeStatement DescribeRequantize(const Graph& g, const Node& node, size_t B, size_t width);
 // Proves / verifies / reads the node's requantization from `acc` to the output.
