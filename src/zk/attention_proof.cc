@@ -124,10 +124,10 @@ Status CheckAttentionStatement(const CommitmentKey& key, const AttentionStatemen
     if (sh < 0 || sh > 62) return Status::Corrupt("attention: shift out of range");
   if (s.act_min < -127 || s.act_max > 127 || s.act_min > s.act_max)
     return Status::Corrupt("attention: activation bounds out of range");
-  VEIL_RETURN_IF_ERROR(CheckCommitmentShape(s.q, s.batch, QCols(s), "attention q"));
-  VEIL_RETURN_IF_ERROR(CheckCommitmentShape(s.k, s.batch, KCols(s), "attention k"));
-  VEIL_RETURN_IF_ERROR(CheckCommitmentShape(s.v, s.batch, KCols(s), "attention v"));
-  VEIL_RETURN_IF_ERROR(CheckCommitmentShape(s.output, s.batch, QCols(s), "attention output"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.q, s.batch, QCols(s), "attention q"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.k, s.batch, KCols(s), "attention k"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.v, s.batch, KCols(s), "attention v"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.output, s.batch, QCols(s), "attention output"));
   // The softmax rules on the table (and the rest of its statement).
   AttentionProof shapes;
   shapes.scores = shapes.probabilities =
@@ -139,11 +139,11 @@ Status CheckAttentionStatement(const CommitmentKey& key, const AttentionStatemen
 
 Status CheckProofShapes(const AttentionStatement& s, const AttentionProof& p) {
   VEIL_RETURN_IF_ERROR(
-      CheckCommitmentShape(p.score_accumulator, s.batch, ScoreCols(s), "attention scores"));
-  VEIL_RETURN_IF_ERROR(CheckCommitmentShape(p.scores, s.batch, ScoreCols(s), "attention scores"));
+      CheckHyraxShape(p.score_accumulator, s.batch, ScoreCols(s), "attention scores"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(p.scores, s.batch, ScoreCols(s), "attention scores"));
   VEIL_RETURN_IF_ERROR(
-      CheckCommitmentShape(p.probabilities, s.batch, ScoreCols(s), "attention probabilities"));
-  return CheckCommitmentShape(p.output_accumulator, s.batch, QCols(s), "attention accumulator");
+      CheckHyraxShape(p.probabilities, s.batch, ScoreCols(s), "attention probabilities"));
+  return CheckHyraxShape(p.output_accumulator, s.batch, QCols(s), "attention accumulator");
 }
 
 Result<AttentionProof> ProveAttention(const CommitmentKey& key, const AttentionStatement& s,

@@ -8,7 +8,6 @@
 namespace veil::zk {
 namespace {
 
-using internal::CheckMatrixShape;
 using internal::ConcatPoint;
 
 int Lo(const ConvShape& s) { return CeilLog2(s.o); }
@@ -97,10 +96,10 @@ Status CheckConvStatement(const CommitmentKey& key, const ConvStatement& s) {
   for (size_t n : {g.in_cols(), g.out_cols(), g.k(), size_t{g.o}})
     if ((size_t{1} << CeilLog2(n)) > key.max_vector_length())
       return Status::Corrupt("conv statement: rows longer than the commitment key");
-  VEIL_RETURN_IF_ERROR(CheckMatrixShape(s.weight, g.o, g.k(), "conv weight"));
-  VEIL_RETURN_IF_ERROR(CheckMatrixShape(s.bias, 1, g.o, "conv bias"));
-  VEIL_RETURN_IF_ERROR(CheckMatrixShape(s.input, s.batch, g.in_cols(), "conv input"));
-  VEIL_RETURN_IF_ERROR(CheckMatrixShape(s.accumulator, s.batch, g.out_cols(), "conv accumulator"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.weight, g.o, g.k(), "conv weight"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.bias, 1, g.o, "conv bias"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.input, s.batch, g.in_cols(), "conv input"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.accumulator, s.batch, g.out_cols(), "conv accumulator"));
   return Status::Ok();
 }
 

@@ -121,6 +121,40 @@ HyraxWitness MakeWitnessInt8(std::span<const int8_t> values, size_t rows, size_t
   return w;
 }
 
+Status CheckHyraxShape(const HyraxCommitment& c, size_t rows, size_t cols,
+                       const std::string& what) {
+  if (c.rows.size() != rows || c.row_vars != static_cast<uint32_t>(CeilLog2(rows)) ||
+      c.col_vars != static_cast<uint32_t>(CeilLog2(cols)))
+    return Status::Corrupt(what + " commitment does not have shape " + std::to_string(rows) + "x" +
+                           std::to_string(cols));
+  return Status::Ok();
+}
+
+HyraxWitness MakeWitnessScalars(std::vector<Scalar> values, size_t rows, size_t cols,
+                                std::vector<Scalar> blinds) {
+  HyraxWitness w;
+  w.rows = rows;
+  w.cols = cols;
+  w.row_vars = static_cast<uint32_t>(CeilLog2(rows));
+  w.col_vars = static_cast<uint32_t>(CeilLog2(cols));
+  w.values = std::move(values);
+  w.blinds = std::move(blinds);
+  return w;
+}
+
+HyraxWitness MakeWitnessInt64(std::span<const int64_t> values, size_t rows, size_t cols,
+                              std::vector<Scalar> blinds) {
+  std::vector<Scalar> v(values.size());
+  for (size_t i = 0; i < v.size(); ++i) v[i] = Scalar::FromInt64(values[i]);
+  return MakeWitnessScalars(std::move(v), rows, cols, std::move(blinds));
+}
+
+std::vector<Scalar> FreshBlinds(size_t n) {
+  std::vector<Scalar> b(n);
+  for (Scalar& x : b) x = Scalar::Random();
+  return b;
+}
+
 HyraxWitness MakeWitnessInt32(std::span<const int32_t> values, size_t rows, size_t cols,
                               std::vector<Scalar> blinds) {
   HyraxWitness w;

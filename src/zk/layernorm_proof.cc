@@ -172,10 +172,9 @@ Status CheckProofShapes(const LayerNormStatement& s, const LayerNormProof& p) {
   if (p.row_values.size() != kRowCount || p.element_values.size() != kElementCount)
     return Status::Corrupt("layernorm: wrong number of witness commitments");
   for (const HyraxCommitment& c : p.row_values)
-    VEIL_RETURN_IF_ERROR(CheckCommitmentShape(c, s.batch, s.rows, "layernorm row"));
+    VEIL_RETURN_IF_ERROR(CheckHyraxShape(c, s.batch, s.rows, "layernorm row"));
   for (const HyraxCommitment& c : p.element_values)
-    VEIL_RETURN_IF_ERROR(
-        CheckCommitmentShape(c, s.batch, size_t{s.rows} * s.cols, "layernorm element"));
+    VEIL_RETURN_IF_ERROR(CheckHyraxShape(c, s.batch, size_t{s.rows} * s.cols, "layernorm element"));
   return Status::Ok();
 }
 
@@ -242,8 +241,8 @@ Status CheckLayerNormStatement(const CommitmentKey& key, const LayerNormStatemen
     return Status::Corrupt("layernorm: eps or shift out of range");
   if (s.act_min < -127 || s.act_max > 127 || s.act_min > s.act_max)
     return Status::Corrupt("layernorm: activation bounds out of range");
-  VEIL_RETURN_IF_ERROR(CheckCommitmentShape(s.input, s.batch, n, "layernorm input"));
-  VEIL_RETURN_IF_ERROR(CheckCommitmentShape(s.output, s.batch, n, "layernorm output"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.input, s.batch, n, "layernorm input"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.output, s.batch, n, "layernorm output"));
   return Status::Ok();
 }
 
@@ -296,12 +295,12 @@ Result<LayerNormProof> ProveLayerNorm(const CommitmentKey& key, const LayerNormS
   auto signed_witness = [](const std::vector<uint64_t>& v, size_t rows, size_t cols) {
     std::vector<int64_t> sv(v.size());
     for (size_t i = 0; i < v.size(); ++i) sv[i] = static_cast<int64_t>(v[i]);
-    return Int64Witness(sv, rows, cols, FreshBlinds(rows));
+    return MakeWitnessInt64(sv, rows, cols, FreshBlinds(rows));
   };
   auto unsigned_witness = [](const std::vector<uint64_t>& v, size_t rows, size_t cols) {
     std::vector<Scalar> sv(v.size());
     for (size_t i = 0; i < v.size(); ++i) sv[i] = Scalar::FromUint64(v[i]);
-    return ScalarWitness(std::move(sv), rows, cols, FreshBlinds(rows));
+    return MakeWitnessScalars(std::move(sv), rows, cols, FreshBlinds(rows));
   };
   std::vector<HyraxWitness> row_w, el_w;
   for (int i = 0; i < kRowCount; ++i) row_w.push_back(unsigned_witness(rv[i], B, R));
@@ -360,7 +359,7 @@ Result<LayerNormProof> ProveLayerNorm(const CommitmentKey& key, const LayerNormS
   const RangeCommitments rc = MakeRangeCommitments(key, s, proof);
   std::vector<Scalar> negated(B);
   for (size_t b = 0; b < B; ++b) negated[b] = -w.output_blinds[b];
-  const HyraxWitness n_shift_w = ScalarWitness(
+  const HyraxWitness n_shift_w = MakeWitnessScalars(
       [&] {
         std::vector<Scalar> v(B * N);
         for (size_t e = 0; e < B * N; ++e) v[e] = Scalar::FromUint64(n_shift[e]);
@@ -372,8 +371,8 @@ Result<LayerNormProof> ProveLayerNorm(const CommitmentKey& key, const LayerNormS
     for (size_t i = 0; i < v.size(); ++i) out[i] = Scalar::FromUint64(v[i]);
     return out;
   };
-  const HyraxWitness y_low_w = ScalarWitness(from_u64(y_low), B, N, w.output_blinds);
-  const HyraxWitness y_high_w = ScalarWitness(from_u64(y_high), B, N, negated);
+  const HyraxWitness y_low_w = MakeWitnessScalars(from_u64(y_low), B, N, w.output_blinds);
+  const HyraxWitness y_high_w = MakeWitnessScalars(from_u64(y_high), B, N, negated);
   const DigitRangeTarget et[] = {
       {&rc.n_shift, kElementBits[0], &n_shift_w, n_shift},
       {&proof.element_values[kRho2], kElementBits[1], &el_w[kRho2], ev[kRho2]},

@@ -238,9 +238,9 @@ Status CheckMatMulStatement(const CommitmentKey& key, const MatMulStatement& s) 
     return Status::Corrupt("matmul: multiplier or shift out of range");
   if (s.act_min < -127 || s.act_max > 127 || s.act_min > s.act_max)
     return Status::Corrupt("matmul: activation bounds out of range");
-  VEIL_RETURN_IF_ERROR(CheckCommitmentShape(s.a, s.batch, size_t{s.m} * s.k, "matmul a"));
-  VEIL_RETURN_IF_ERROR(CheckCommitmentShape(s.b, s.batch, size_t{s.k} * s.n, "matmul b"));
-  VEIL_RETURN_IF_ERROR(CheckCommitmentShape(s.output, s.batch, size_t{s.m} * s.n, "matmul output"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.a, s.batch, size_t{s.m} * s.k, "matmul a"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.b, s.batch, size_t{s.k} * s.n, "matmul b"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.output, s.batch, size_t{s.m} * s.n, "matmul output"));
   return Status::Ok();
 }
 
@@ -277,7 +277,7 @@ Status VerifyMatMul(const CommitmentKey& key, const MatMulStatement& s, const Ma
                     Transcript* transcript, BatchVerifier* batch) {
   VEIL_RETURN_IF_ERROR(CheckMatMulStatement(key, s));
   VEIL_RETURN_IF_ERROR(
-      CheckCommitmentShape(proof.accumulator, s.batch, size_t{s.m} * s.n, "matmul accumulator"));
+      CheckHyraxShape(proof.accumulator, s.batch, size_t{s.m} * s.n, "matmul accumulator"));
   BatchVerifier local;
   BatchVerifier* b = batch != nullptr ? batch : &local;
   auto step = [](const Status& st, const char* what) {
@@ -306,7 +306,7 @@ Result<MatMulProof> ReadMatMulProof(ZkReader* in, const MatMulStatement& s) {
   MatMulProof p;
   VEIL_ASSIGN_OR_RETURN(p.accumulator, ReadHyraxCommitment(in));
   VEIL_RETURN_IF_ERROR(
-      CheckCommitmentShape(p.accumulator, s.batch, size_t{s.m} * s.n, "matmul accumulator"));
+      CheckHyraxShape(p.accumulator, s.batch, size_t{s.m} * s.n, "matmul accumulator"));
   VEIL_ASSIGN_OR_RETURN(p.core, ReadProductCoreProof(in));
   const RequantizeStatement rs = MakeRequantizeStatement(s, p.accumulator);
   VEIL_ASSIGN_OR_RETURN(p.requantize, ReadRequantizeProof(in, rs));

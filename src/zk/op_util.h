@@ -12,15 +12,6 @@
 
 namespace veil::zk::internal {
 
-inline Status CheckMatrixShape(const HyraxCommitment& c, size_t rows, size_t cols,
-                               const std::string& what) {
-  if (c.rows.size() != rows || c.row_vars != static_cast<uint32_t>(CeilLog2(rows)) ||
-      c.col_vars != static_cast<uint32_t>(CeilLog2(cols)))
-    return Status::Corrupt(what + " commitment does not have shape " + std::to_string(rows) + "x" +
-                           std::to_string(cols));
-  return Status::Ok();
-}
-
 inline void AbsorbProtocol(Transcript* t, std::string_view tag) {
   t->AppendBytes("protocol", {reinterpret_cast<const uint8_t*>(tag.data()), tag.size()});
 }
@@ -30,24 +21,6 @@ inline void AbsorbCommitment(Transcript* t, std::string_view label, const HyraxC
   t->AppendU64(label, c.row_vars);
   t->AppendU64(label, c.col_vars);
   t->AppendPoints(label, c.rows);
-}
-
-inline std::vector<Scalar> FreshBlinds(size_t n) {
-  std::vector<Scalar> b(n);
-  for (Scalar& x : b) x = Scalar::Random();
-  return b;
-}
-
-inline HyraxWitness ScalarWitness(std::vector<Scalar> values, size_t rows, size_t cols,
-                                  std::vector<Scalar> blinds) {
-  HyraxWitness w;
-  w.rows = rows;
-  w.cols = cols;
-  w.row_vars = static_cast<uint32_t>(CeilLog2(rows));
-  w.col_vars = static_cast<uint32_t>(CeilLog2(cols));
-  w.values = std::move(values);
-  w.blinds = std::move(blinds);
-  return w;
 }
 
 inline std::vector<Scalar> ConcatPoint(std::span<const Scalar> a, std::span<const Scalar> b) {

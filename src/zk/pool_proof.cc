@@ -11,10 +11,6 @@
 namespace veil::zk {
 namespace {
 
-using internal::CheckMatrixShape;
-using internal::FreshBlinds;
-using internal::ScalarWitness;
-
 constexpr uint32_t kMaxWindowEntries = uint32_t{1} << 24;
 
 void AbsorbStatement(Transcript* t, std::string_view tag, const PoolStatement& s) {
@@ -43,8 +39,8 @@ Status CheckStatement(const CommitmentKey& key, const PoolStatement& s, bool max
       (size_t{1} << CeilLog2(w.out_cols)) > key.max_vector_length() ||
       key.max_vector_length() < 256)
     return Status::Corrupt("pool statement: rows longer than the commitment key");
-  VEIL_RETURN_IF_ERROR(CheckMatrixShape(s.input, s.rows, w.in_cols, "pool input"));
-  VEIL_RETURN_IF_ERROR(CheckMatrixShape(s.output, s.rows, w.out_cols, "pool output"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.input, s.rows, w.in_cols, "pool input"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.output, s.rows, w.out_cols, "pool output"));
   return Status::Ok();
 }
 
@@ -293,15 +289,15 @@ Result<MeanProof> ProveMean(const CommitmentKey& key, const PoolStatement& s, co
       shifted[b * J + j] = static_cast<uint64_t>(y + 128);
     }
   MeanProof proof;
-  const HyraxWitness rem_w = ScalarWitness(ToScalars(rem), B, J, FreshBlinds(B));
+  const HyraxWitness rem_w = MakeWitnessScalars(ToScalars(rem), B, J, FreshBlinds(B));
   VEIL_ASSIGN_OR_RETURN(proof.remainder,
                         HyraxCommitScalars(key, rem_w.values, B, J, rem_w.blinds, pool));
   internal::AbsorbCommitment(transcript, "mean/remainder", proof.remainder);
   const MeanDerived d = DeriveMean(key, s, proof.remainder);
   std::vector<Scalar> neg(B);
   for (size_t b = 0; b < B; ++b) neg[b] = -rem_w.blinds[b];
-  const HyraxWitness top_w = ScalarWitness(ToScalars(top), B, J, neg);
-  const HyraxWitness shifted_w = ScalarWitness(ToScalars(shifted), B, J, wt.output_blinds);
+  const HyraxWitness top_w = MakeWitnessScalars(ToScalars(top), B, J, neg);
+  const HyraxWitness shifted_w = MakeWitnessScalars(ToScalars(shifted), B, J, wt.output_blinds);
   const uint32_t bits = MeanBits(w);
   const DigitRangeTarget targets[] = {{&proof.remainder, bits, &rem_w, rem},
                                       {&d.top, bits, &top_w, top},
@@ -334,7 +330,7 @@ Status VerifyMean(const CommitmentKey& key, const PoolStatement& s, const MeanPr
                   Transcript* transcript, BatchVerifier* batch) {
   VEIL_RETURN_IF_ERROR(CheckStatement(key, s, false));
   const PoolWindows& w = *s.windows;
-  VEIL_RETURN_IF_ERROR(CheckMatrixShape(proof.remainder, s.rows, w.out_cols, "mean remainder"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(proof.remainder, s.rows, w.out_cols, "mean remainder"));
   BatchVerifier local;
   BatchVerifier* bv = batch != nullptr ? batch : &local;
   auto step = [](const Status& st, const char* what) {
@@ -384,8 +380,7 @@ Result<MeanProof> ReadMeanProof(ZkReader* in, const PoolStatement& s) {
   VEIL_RETURN_IF_ERROR(CheckPoolWindows(*s.windows, false));
   MeanProof p;
   VEIL_ASSIGN_OR_RETURN(p.remainder, ReadHyraxCommitment(in));
-  VEIL_RETURN_IF_ERROR(
-      CheckMatrixShape(p.remainder, s.rows, s.windows->out_cols, "mean remainder"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(p.remainder, s.rows, s.windows->out_cols, "mean remainder"));
   const uint32_t bits = MeanBits(*s.windows);
   const DigitRangeTarget targets[] = {
       {nullptr, bits, nullptr, {}}, {nullptr, bits, nullptr, {}}, {nullptr, 8, nullptr, {}}};
@@ -417,7 +412,7 @@ Result<MaxProof> ProveMax(const CommitmentKey& key, const PoolStatement& s, cons
         if (dv < 0) return Status::InvalidArgument("max proof: output is not the maximum");
         diff[e][b * J + j] = static_cast<uint64_t>(dv);
       }
-    diff_w.push_back(ScalarWitness(ToScalars(diff[e]), B, J, FreshBlinds(B)));
+    diff_w.push_back(MakeWitnessScalars(ToScalars(diff[e]), B, J, FreshBlinds(B)));
     VEIL_ASSIGN_OR_RETURN(HyraxCommitment c,
                           HyraxCommitScalars(key, diff_w[e].values, B, J, diff_w[e].blinds, pool));
     internal::AbsorbCommitment(transcript, "max/diff", c);
@@ -449,7 +444,7 @@ Result<MaxProof> ProveMax(const CommitmentKey& key, const PoolStatement& s, cons
       cvals[b * J + j] = v;
     }
   }
-  const HyraxWitness comb_w = ScalarWitness(std::move(cvals), B, J, std::move(cblinds));
+  const HyraxWitness comb_w = MakeWitnessScalars(std::move(cvals), B, J, std::move(cblinds));
   VEIL_ASSIGN_OR_RETURN(HyraxOpening mo,
                         HyraxProveEvaluation(key, combined, comb_w, r, transcript));
   const std::vector<Scalar> left = EqTable(std::span(r).first(tv));
@@ -507,7 +502,7 @@ Status VerifyMax(const CommitmentKey& key, const PoolStatement& s, const MaxProo
       proof.products.size() != E - 1)
     return Status::Corrupt("max proof: wrong number of parts");
   for (const HyraxCommitment& c : proof.diffs)
-    VEIL_RETURN_IF_ERROR(CheckMatrixShape(c, s.rows, w.out_cols, "max difference"));
+    VEIL_RETURN_IF_ERROR(CheckHyraxShape(c, s.rows, w.out_cols, "max difference"));
   BatchVerifier local;
   BatchVerifier* bv = batch != nullptr ? batch : &local;
   auto step = [](const Status& st, const char* what) {
@@ -589,7 +584,7 @@ Result<MaxProof> ReadMaxProof(ZkReader* in, const PoolStatement& s) {
   MaxProof p;
   for (size_t e = 0; e < E; ++e) {
     VEIL_ASSIGN_OR_RETURN(HyraxCommitment c, ReadHyraxCommitment(in));
-    VEIL_RETURN_IF_ERROR(CheckMatrixShape(c, s.rows, w.out_cols, "max difference"));
+    VEIL_RETURN_IF_ERROR(CheckHyraxShape(c, s.rows, w.out_cols, "max difference"));
     p.diffs.push_back(std::move(c));
   }
   for (size_t g = 0; g < RangeGroups(w.taps); ++g) {

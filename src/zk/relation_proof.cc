@@ -33,7 +33,7 @@ Status CheckForm(const RelationLayout& layout, const AffineForm& form, bool prov
           uint64_t{k.source_begin} + k.source_count > t.map->source_cols)
         return Status::InvalidArgument("relation: map block out of range");
     VEIL_RETURN_IF_ERROR(
-        CheckCommitmentShape(*t.commitment, layout.rows, t.map->source_cols, "relation term"));
+        CheckHyraxShape(*t.commitment, layout.rows, t.map->source_cols, "relation term"));
     if (prover && (t.witness->cols != t.map->source_cols || t.witness->rows != layout.rows))
       return Status::InvalidArgument("relation: witness of the wrong shape");
   }
@@ -360,40 +360,6 @@ Result<RelationProof> ReadRelationProof(ZkReader* in) {
   }
   VEIL_ASSIGN_OR_RETURN(p.final_equal, ReadEqualityProof(in));
   return p;
-}
-
-Status CheckCommitmentShape(const HyraxCommitment& c, size_t rows, size_t cols,
-                            const std::string& what) {
-  if (c.rows.size() != rows || c.row_vars != static_cast<uint32_t>(CeilLog2(rows)) ||
-      c.col_vars != static_cast<uint32_t>(CeilLog2(cols)))
-    return Status::Corrupt("the " + what + " commitment does not have shape " +
-                           std::to_string(rows) + "x" + std::to_string(cols));
-  return Status::Ok();
-}
-
-HyraxWitness ScalarWitness(std::vector<Scalar> values, size_t rows, size_t cols,
-                           std::vector<Scalar> blinds) {
-  HyraxWitness w;
-  w.rows = rows;
-  w.cols = cols;
-  w.row_vars = static_cast<uint32_t>(CeilLog2(rows));
-  w.col_vars = static_cast<uint32_t>(CeilLog2(cols));
-  w.values = std::move(values);
-  w.blinds = std::move(blinds);
-  return w;
-}
-
-HyraxWitness Int64Witness(std::span<const int64_t> values, size_t rows, size_t cols,
-                          std::vector<Scalar> blinds) {
-  std::vector<Scalar> v(values.size());
-  for (size_t i = 0; i < v.size(); ++i) v[i] = Scalar::FromInt64(values[i]);
-  return ScalarWitness(std::move(v), rows, cols, std::move(blinds));
-}
-
-std::vector<Scalar> FreshBlinds(size_t n) {
-  std::vector<Scalar> b(n);
-  for (Scalar& x : b) x = Scalar::Random();
-  return b;
 }
 
 HyraxCommitment OffsetCommitment(const CommitmentKey& key, const HyraxCommitment& c, uint32_t cols,

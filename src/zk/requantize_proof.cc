@@ -73,18 +73,6 @@ HyraxCommitment ShiftedOutput(const HyraxCommitment& output, const Point& ones, 
   return c;
 }
 
-HyraxWitness ScalarWitness(std::vector<Scalar> values, size_t rows, size_t cols,
-                           std::vector<Scalar> blinds) {
-  HyraxWitness w;
-  w.rows = rows;
-  w.cols = cols;
-  w.row_vars = static_cast<uint32_t>(CeilLog2(rows));
-  w.col_vars = static_cast<uint32_t>(CeilLog2(cols));
-  w.values = std::move(values);
-  w.blinds = std::move(blinds);
-  return w;
-}
-
 // The public pieces of one zero-check at point r = (r_t, r_n): e_T, and the row vectors
 // for the tensor openings.
 struct CheckVectors {
@@ -310,7 +298,7 @@ Result<RequantizeProof> ProveRequantize(const CommitmentKey& key, const Requanti
         return Status::InvalidArgument("requantize: accumulator outside (-2^39, 2^39)");
       values[i] = Scalar::FromInt64(w.accumulator64[i]);
     }
-    acc = ScalarWitness(std::move(values), T, N, w.accumulator_blinds);
+    acc = MakeWitnessScalars(std::move(values), T, N, w.accumulator_blinds);
   } else {
     acc = MakeWitnessInt32(w.accumulator, T, N, w.accumulator_blinds);
   }
@@ -342,8 +330,8 @@ Result<RequantizeProof> ProveRequantize(const CommitmentKey& key, const Requanti
     return b;
   };
   RequantizeProof proof;
-  const HyraxWitness low_w = ScalarWitness(to_scalars(low), T, N, fresh(T));
-  const HyraxWitness high_w = ScalarWitness(to_scalars(high), T, N, fresh(T));
+  const HyraxWitness low_w = MakeWitnessScalars(to_scalars(low), T, N, fresh(T));
+  const HyraxWitness high_w = MakeWitnessScalars(to_scalars(high), T, N, fresh(T));
   VEIL_ASSIGN_OR_RETURN(proof.low_slack,
                         HyraxCommitScalars(key, low_w.values, T, N, low_w.blinds, pool));
   VEIL_ASSIGN_OR_RETURN(proof.high_slack,
@@ -353,8 +341,8 @@ Result<RequantizeProof> ProveRequantize(const CommitmentKey& key, const Requanti
 
   std::vector<Scalar> negated(T);
   for (size_t t = 0; t < T; ++t) negated[t] = -w.output_blinds[t];
-  const HyraxWitness y_low_w = ScalarWitness(to_scalars(y_low), T, N, w.output_blinds);
-  const HyraxWitness y_high_w = ScalarWitness(to_scalars(y_high), T, N, negated);
+  const HyraxWitness y_low_w = MakeWitnessScalars(to_scalars(y_low), T, N, w.output_blinds);
+  const HyraxWitness y_high_w = MakeWitnessScalars(to_scalars(y_high), T, N, negated);
   const HyraxCommitment y_low_c = ShiftedOutput(s.output, pub.ones, s.act_min, +1);
   const HyraxCommitment y_high_c = ShiftedOutput(s.output, pub.ones, s.act_max, -1);
   const DigitRangeTarget targets[] = {{&proof.low_slack, kSlackBits, &low_w, low},

@@ -12,8 +12,6 @@
 namespace veil::zk {
 namespace {
 
-using internal::CheckMatrixShape;
-
 constexpr std::array<uint8_t, 8> kProofMagic = {'V', 'E', 'I', 'L', 'Z', 'K', 'P', 0};
 constexpr std::array<uint8_t, 8> kOpeningMagic = {'V', 'E', 'I', 'L', 'Z', 'K', 'O', 0};
 constexpr uint32_t kProofVersion = 3;
@@ -96,10 +94,10 @@ Result<SegmentLayerProof> ReadLayer(ZkReader* in, const Graph& g, int n, size_t 
   const size_t width = ops::ValueWidth(g, node.outputs[0]);
   if (op->has_accumulator) {
     VEIL_ASSIGN_OR_RETURN(l.accumulator, ReadHyraxCommitment(in));
-    VEIL_RETURN_IF_ERROR(CheckMatrixShape(l.accumulator, B, width, "accumulator"));
+    VEIL_RETURN_IF_ERROR(CheckHyraxShape(l.accumulator, B, width, "accumulator"));
   }
   VEIL_ASSIGN_OR_RETURN(l.output, ReadHyraxCommitment(in));
-  VEIL_RETURN_IF_ERROR(CheckMatrixShape(l.output, B, width, "output"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(l.output, B, width, "output"));
   VEIL_RETURN_IF_ERROR(op->read(in, g, n, B, &l));
   return l;
 }
@@ -203,7 +201,7 @@ Result<ActivationOpening> CommitActivation(const CommitmentKey& key, const Tenso
   a.values = values;
   const size_t rows = static_cast<size_t>(values.dim(0));
   const size_t cols = static_cast<size_t>(values.size()) / std::max<size_t>(rows, 1);
-  a.blinds = internal::FreshBlinds(rows);
+  a.blinds = FreshBlinds(rows);
   VEIL_ASSIGN_OR_RETURN(a.commitment, HyraxCommitInt8(key, values.i8(), rows, cols, a.blinds));
   return a;
 }
@@ -241,7 +239,7 @@ Result<SegmentProverOutput> ProveSegment(const Graph& graph, const ModelCommitme
       return Status::InvalidArgument("segment input " + std::to_string(i) + " ('" +
                                      graph.values[static_cast<size_t>(in_ids[i])].name +
                                      "') does not match the segment's input shape");
-    VEIL_RETURN_IF_ERROR(CheckMatrixShape(in.commitment, B, in_size, "input"));
+    VEIL_RETURN_IF_ERROR(CheckHyraxShape(in.commitment, B, in_size, "input"));
   }
   const CommitmentKey key = SegmentProofKey(graph, commitment);
 
@@ -312,7 +310,7 @@ Status VerifySegment(const Graph& graph, const ModelCommitment& commitment,
                            std::to_string(in_ids.size()) + " values");
   for (size_t i = 0; i < in_ids.size(); ++i) {
     VEIL_ASSIGN_OR_RETURN(const size_t in_size, PerSampleSize(graph, in_ids[i]));
-    VEIL_RETURN_IF_ERROR(CheckMatrixShape(proof.inputs[i], B, in_size, "input"));
+    VEIL_RETURN_IF_ERROR(CheckHyraxShape(proof.inputs[i], B, in_size, "input"));
   }
   if (proof.layers.size() != ProvenNodes(graph, seg))
     return Status::Corrupt("the proof has " + std::to_string(proof.layers.size()) +
@@ -341,7 +339,7 @@ Status VerifySegment(const Graph& graph, const ModelCommitment& commitment,
                              std::to_string(n) + " was expected");
     if (layer.kind != node.kind)
       return Status::Corrupt("layer proof for node " + std::to_string(n) + " is for another op");
-    Status s = CheckMatrixShape(layer.output, B, ops::ValueWidth(graph, node.outputs[0]), "output");
+    Status s = CheckHyraxShape(layer.output, B, ops::ValueWidth(graph, node.outputs[0]), "output");
     if (s.ok()) {
       ops::AbsorbLayer(&t, layer);
       s = ops::FindOp(node.kind)->verify(v, n, layer);
@@ -517,7 +515,7 @@ Result<SegmentProof> ParseSegmentProof(std::span<const uint8_t> bytes, const Gra
   for (int v : in_ids) {
     VEIL_ASSIGN_OR_RETURN(HyraxCommitment c, ReadHyraxCommitment(&in));
     VEIL_ASSIGN_OR_RETURN(size_t width, PerSampleSize(graph, v));
-    VEIL_RETURN_IF_ERROR(CheckMatrixShape(c, p.batch, width, "input"));
+    VEIL_RETURN_IF_ERROR(CheckHyraxShape(c, p.batch, width, "input"));
     p.inputs.push_back(std::move(c));
   }
   VEIL_ASSIGN_OR_RETURN(uint32_t count, in.ReadU32());

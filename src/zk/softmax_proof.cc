@@ -149,11 +149,10 @@ void AbsorbWitnessCommitments(Transcript* t, const SoftmaxProof& p) {
 
 Status CheckProofShapes(const SoftmaxStatement& s, const SoftmaxProof& p) {
   const size_t B = s.batch, N = size_t{s.rows} * s.cols;
-  VEIL_RETURN_IF_ERROR(CheckCommitmentShape(p.max, B, s.rows, "softmax max"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(p.max, B, s.rows, "softmax max"));
   for (const HyraxCommitment* c : {&p.onehot, &p.exps, &p.remainder, &p.complement})
-    VEIL_RETURN_IF_ERROR(CheckCommitmentShape(*c, B, N, "softmax witness"));
-  VEIL_RETURN_IF_ERROR(
-      CheckCommitmentShape(p.multiplicities, 1, kExpTableSize, "softmax multiplicity"));
+    VEIL_RETURN_IF_ERROR(CheckHyraxShape(*c, B, N, "softmax witness"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(p.multiplicities, 1, kExpTableSize, "softmax multiplicity"));
   return Status::Ok();
 }
 
@@ -196,8 +195,8 @@ Status CheckSoftmaxStatement(const CommitmentKey& key, const SoftmaxStatement& s
     for (uint32_t a : s.allowed)
       if (a == 0 || a > s.cols) return Status::Corrupt("softmax: allowed count out of range");
   }
-  VEIL_RETURN_IF_ERROR(CheckCommitmentShape(s.input, s.batch, n, "softmax input"));
-  VEIL_RETURN_IF_ERROR(CheckCommitmentShape(s.output, s.batch, n, "softmax output"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.input, s.batch, n, "softmax input"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.output, s.batch, n, "softmax output"));
   return Status::Ok();
 }
 
@@ -253,11 +252,11 @@ Result<SoftmaxProof> ProveSoftmax(const CommitmentKey& key, const SoftmaxStateme
   }
   const HyraxWitness xw = MakeWitnessInt8(w.input, B, N, w.input_blinds);
   const HyraxWitness yw = MakeWitnessInt8(w.output, B, N, w.output_blinds);
-  const HyraxWitness max_w = Int64Witness(max, B, R, FreshBlinds(B));
-  const HyraxWitness onehot_w = Int64Witness(onehot, B, N, FreshBlinds(B));
-  const HyraxWitness exps_w = Int64Witness(exps, B, N, FreshBlinds(B));
-  const HyraxWitness rem_w = Int64Witness(rem, B, N, FreshBlinds(B));
-  const HyraxWitness comp_w = Int64Witness(comp, B, N, FreshBlinds(B));
+  const HyraxWitness max_w = MakeWitnessInt64(max, B, R, FreshBlinds(B));
+  const HyraxWitness onehot_w = MakeWitnessInt64(onehot, B, N, FreshBlinds(B));
+  const HyraxWitness exps_w = MakeWitnessInt64(exps, B, N, FreshBlinds(B));
+  const HyraxWitness rem_w = MakeWitnessInt64(rem, B, N, FreshBlinds(B));
+  const HyraxWitness comp_w = MakeWitnessInt64(comp, B, N, FreshBlinds(B));
   const std::vector<Scalar> mult_blind = FreshBlinds(1);
   SoftmaxProof proof;
   auto commit = [&](const HyraxWitness& hw) {
@@ -282,7 +281,7 @@ Result<SoftmaxProof> ProveSoftmax(const CommitmentKey& key, const SoftmaxStateme
     if (h[e] == Scalar::Zero()) return Status::Internal("softmax: degenerate challenge");
   }
   BatchInvert(h);  // zeros stay zero
-  const HyraxWitness inv_w = ScalarWitness(std::move(h), B, N, FreshBlinds(B));
+  const HyraxWitness inv_w = MakeWitnessScalars(std::move(h), B, N, FreshBlinds(B));
   VEIL_ASSIGN_OR_RETURN(proof.inverses, commit(inv_w));
   transcript->AppendPoints("softmax/inverses", proof.inverses.rows);
 
@@ -328,7 +327,7 @@ Status VerifySoftmax(const CommitmentKey& key, const SoftmaxStatement& s, const 
   VEIL_RETURN_IF_ERROR(CheckSoftmaxStatement(key, s));
   VEIL_RETURN_IF_ERROR(CheckProofShapes(s, p));
   VEIL_RETURN_IF_ERROR(
-      CheckCommitmentShape(p.inverses, s.batch, size_t{s.rows} * s.cols, "softmax inverse"));
+      CheckHyraxShape(p.inverses, s.batch, size_t{s.rows} * s.cols, "softmax inverse"));
   BatchVerifier local;
   BatchVerifier* b = batch != nullptr ? batch : &local;
   auto step = [](const Status& st, const char* what) {
@@ -399,7 +398,7 @@ Result<SoftmaxProof> ReadSoftmaxProof(ZkReader* in, const SoftmaxStatement& s) {
   }
   VEIL_RETURN_IF_ERROR(CheckProofShapes(s, p));
   VEIL_RETURN_IF_ERROR(
-      CheckCommitmentShape(p.inverses, s.batch, size_t{s.rows} * s.cols, "softmax inverse"));
+      CheckHyraxShape(p.inverses, s.batch, size_t{s.rows} * s.cols, "softmax inverse"));
   for (RelationProof* r : {&p.lookup, &p.onehot_check, &p.onehot_sum, &p.division}) {
     VEIL_ASSIGN_OR_RETURN(*r, ReadRelationProof(in));
   }

@@ -93,8 +93,8 @@ Status CheckTransposeStatement(const CommitmentKey& key, const TransposeStatemen
   }
   if ((size_t{1} << CeilLog2(n)) > key.max_vector_length())
     return Status::Corrupt("transpose: rows longer than the commitment key");
-  VEIL_RETURN_IF_ERROR(CheckCommitmentShape(s.input, s.batch, n, "transpose input"));
-  VEIL_RETURN_IF_ERROR(CheckCommitmentShape(s.output, s.batch, n, "transpose output"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.input, s.batch, n, "transpose input"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(s.output, s.batch, n, "transpose output"));
   return Status::Ok();
 }
 

@@ -18,6 +18,7 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -72,6 +73,17 @@ Result<HyraxCommitment> HyraxCommitScalars(const CommitmentKey& key, std::span<c
                                            size_t rows, size_t cols, std::span<const Scalar> blinds,
                                            ThreadPool* pool = nullptr);
 
+// Ok if `c` commits a rows × cols matrix (row count and both variable counts); else
+// kCorrupt naming `what`.
+Status CheckHyraxShape(const HyraxCommitment& c, size_t rows, size_t cols, const std::string& what);
+
+// Builds the witness of a field matrix (rows × cols, row-major, unpadded).
+HyraxWitness MakeWitnessScalars(std::vector<Scalar> values, size_t rows, size_t cols,
+                                std::vector<Scalar> blinds);
+HyraxWitness MakeWitnessInt64(std::span<const int64_t> values, size_t rows, size_t cols,
+                              std::vector<Scalar> blinds);
+// n fresh row blinds from the OS CSPRNG.
+std::vector<Scalar> FreshBlinds(size_t n);
 // Builds the witness of an int8/int32 matrix (values converted to field elements).
 HyraxWitness MakeWitnessInt8(std::span<const int8_t> values, size_t rows, size_t cols,
                              std::vector<Scalar> blinds);

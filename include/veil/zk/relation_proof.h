@@ -148,13 +148,6 @@ void WriteRelationProof(std::vector<uint8_t>* out, const RelationProof& p);
 Result<RelationProof> ReadRelationProof(ZkReader* in);
 
 // Small helpers shared by the op proofs.
-Status CheckCommitmentShape(const HyraxCommitment& c, size_t rows, size_t cols,
-                            const std::string& what);
-HyraxWitness ScalarWitness(std::vector<Scalar> values, size_t rows, size_t cols,
-                           std::vector<Scalar> blinds);
-HyraxWitness Int64Witness(std::span<const int64_t> values, size_t rows, size_t cols,
-                          std::vector<Scalar> blinds);
-std::vector<Scalar> FreshBlinds(size_t n);
 // Com(M + offset) on the first `cols` columns of every row, from Com(M) (same blinds).
 HyraxCommitment OffsetCommitment(const CommitmentKey& key, const HyraxCommitment& c, uint32_t cols,
                                  int64_t offset);

@@ -30,7 +30,7 @@ Result<ActivationOpening*> ProverContext::Output(const Node& node, std::vector<i
   Shape batched{static_cast<int64_t>(B)};
   const Shape& s = ValueShape(graph, node.outputs[0]);
   batched.insert(batched.end(), s.begin(), s.end());
-  next.blinds = internal::FreshBlinds(B);
+  next.blinds = FreshBlinds(B);
   VEIL_ASSIGN_OR_RETURN(next.commitment,
                         HyraxCommitInt8(key, y, B, Width(node.outputs[0]), next.blinds, pool));
   next.values = Tensor::FromInt8(batched, std::move(y));

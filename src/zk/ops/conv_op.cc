@@ -67,7 +67,7 @@ Status Prove(ProverContext& ctx, int n, SegmentLayerProof* layer) {
   cw.input_blinds = x.blinds;
   cw.weight_blinds = TensorBlinds(ctx.seed, ctx.segment, n, "weight", cs.o);
   cw.bias_blinds = TensorBlinds(ctx.seed, ctx.segment, n, "bias", 1);
-  cw.accumulator_blinds = internal::FreshBlinds(B);
+  cw.accumulator_blinds = FreshBlinds(B);
   VEIL_ASSIGN_OR_RETURN(layer->accumulator,
                         HyraxCommitInt32(ctx.key, acc, B, J, cw.accumulator_blinds, ctx.pool));
   VEIL_ASSIGN_OR_RETURN(ActivationOpening * out,

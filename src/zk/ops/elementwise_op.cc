@@ -191,7 +191,7 @@ Status ProveAddNode(ProverContext& ctx, int n, SegmentLayerProof* layer) {
     const std::span<const int8_t> cv = c.i8();
     std::vector<int8_t> d(B * width);
     for (size_t e = 0; e < d.size(); ++e) d[e] = cv[(e % width) % cv.size()];
-    broadcast.blinds = internal::FreshBlinds(B);
+    broadcast.blinds = FreshBlinds(B);
     VEIL_ASSIGN_OR_RETURN(broadcast.commitment,
                           HyraxCommitInt8(ctx.key, d, B, width, broadcast.blinds, ctx.pool));
     broadcast.values =
@@ -248,9 +248,9 @@ Status VerifyBroadcast(VerifierContext& ctx, int n, const SegmentLayerProof& l) 
   const HyraxCommitment* cc = ConstantCommitment(ctx.sc, n);
   if (cc == nullptr) return Status::Corrupt("the model commitment has no constant for the Add");
   VEIL_RETURN_IF_ERROR(
-      internal::CheckMatrixShape(l.broadcast, ctx.B, ctx.Width(node.outputs[0]), "broadcast"));
+      CheckHyraxShape(l.broadcast, ctx.B, ctx.Width(node.outputs[0]), "broadcast"));
   const ConstantLayout cl = ConstantOf(ctx.graph, node);
-  VEIL_RETURN_IF_ERROR(internal::CheckMatrixShape(*cc, cl.rows, cl.cols, "constant"));
+  VEIL_RETURN_IF_ERROR(CheckHyraxShape(*cc, cl.rows, cl.cols, "constant"));
   const BroadcastChallenges ch = DrawBroadcast(ctx.t, cl, ctx.B, l.broadcast, *cc);
   VEIL_RETURN_IF_ERROR(HyraxVerifyTensor(ctx.key, l.broadcast, ch.d_left, ch.d_right,
                                          l.broadcast_opening, ctx.t, ctx.batch));
@@ -268,7 +268,7 @@ Status VerifyAddNode(VerifierContext& ctx, int n, const SegmentLayerProof& l) {
   const HyraxCommitment* parts[] = {&ctx.In(node, 0),
                                     AddsConstant(node) ? &l.broadcast : &ctx.In(node, 1)};
   VEIL_RETURN_IF_ERROR(
-      internal::CheckMatrixShape(*parts[1], ctx.B, ctx.Width(node.outputs[0]), "second input"));
+      CheckHyraxShape(*parts[1], ctx.B, ctx.Width(node.outputs[0]), "second input"));
   const Scalar coeffs[] = {Multiplier(node, "multiplier_a"), Multiplier(node, "multiplier_b")};
   return VerifyNodeRequantize(ctx, node, internal::CombineCommitments(parts, coeffs), l);
 }
@@ -302,7 +302,7 @@ Status ReadAddNode(ZkReader* in, const Graph& g, int n, size_t B, SegmentLayerPr
   if (AddsConstant(node)) {
     VEIL_ASSIGN_OR_RETURN(l->broadcast, ReadHyraxCommitment(in));
     VEIL_RETURN_IF_ERROR(
-        internal::CheckMatrixShape(l->broadcast, B, ValueWidth(g, node.outputs[0]), "broadcast"));
+        CheckHyraxShape(l->broadcast, B, ValueWidth(g, node.outputs[0]), "broadcast"));
     VEIL_ASSIGN_OR_RETURN(l->broadcast_opening, ReadHyraxEvaluationProof(in));
     VEIL_ASSIGN_OR_RETURN(l->constant_opening, ReadHyraxEvaluationProof(in));
     VEIL_ASSIGN_OR_RETURN(l->broadcast_equal, ReadEqualityProof(in));

@@ -66,7 +66,7 @@ Status Prove(ProverContext& ctx, int n, SegmentLayerProof* layer) {
   lw.input_blinds = x.blinds;
   lw.weight_blinds = TensorBlinds(ctx.seed, ctx.segment, n, "weight", N);
   lw.bias_blinds = TensorBlinds(ctx.seed, ctx.segment, n, "bias", 1);
-  lw.accumulator_blinds = internal::FreshBlinds(B);
+  lw.accumulator_blinds = FreshBlinds(B);
   VEIL_ASSIGN_OR_RETURN(layer->accumulator,
                         HyraxCommitInt32(ctx.key, acc, B, width, lw.accumulator_blinds, ctx.pool));
   VEIL_ASSIGN_OR_RETURN(ActivationOpening * out,
