@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -171,6 +172,20 @@ with tempfile.TemporaryDirectory() as tmp:
                                  "--initial-cluster", "default=http://127.0.0.1:%d" % peer_port],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
+            # etcd takes a moment (more on a loaded machine) before it serves clients: wait
+            # for its /health endpoint rather than racing it.
+            healthy = False
+            deadline = time.time() + 60
+            while time.time() < deadline and etcd.poll() is None:
+                try:
+                    with urllib.request.urlopen("http://127.0.0.1:%d/health" % client_port, timeout=2) as r:
+                        if b'"true"' in r.read():
+                            healthy = True
+                            break
+                except OSError:
+                    pass
+                time.sleep(0.2)
+            check(healthy, "etcd-server serves clients")
             home2 = os.path.join(tmp, "net-etcd")
             up = start_up(home2, [models[1]], ["--registry", "etcd://127.0.0.1:%d" % client_port])
             try:
