@@ -4,8 +4,7 @@
 # generates a line of text with the shipped text model, then starts a local network
 # (`veil up`: embedded registry + 3 node processes over mutual TLS), runs requests through
 # it (split inference, then consensus and zero-knowledge proofs, each with a receipt that is
-# verified offline), kills a
-# node and shows the failover, and shuts the network down.
+# verified offline), kills a node and shows the failover, and shuts the network down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
