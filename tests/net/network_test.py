@@ -135,6 +135,8 @@ with tempfile.TemporaryDirectory() as tmp:
         text = (seen + rest).split("\n")[0][len(prompt):]
         check(gen.returncode == 0, "generation survives SIGKILL of %s (exit %d)" % (victim["address"], gen.returncode))
         check(text == local, "output after the failover is identical to the failure-free run")
+        if text != local:
+            print("      failure-free: %r\n      after failover: %r\n      stderr: %s" % (local, text, err[-2000:]))
         rec = re.findall(r"failover: node (\S+) failed \(detected in ([\d.e+-]+) ms\), recovered in ([\d.e+-]+) ms", err)
         check(len(rec) >= 1 and rec[0][0] == victim["address"], "failover names the killed node: %s" % rec)
         if rec:
