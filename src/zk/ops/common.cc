@@ -77,6 +77,22 @@ RequantizeStatement DescribeRequantize(const Graph& g, const Node& node, size_t 
   return rs;
 }
 
+Result<ActivationOpening*> CommitAccumulatedLayer(ProverContext& ctx, const Node& node,
+                                                  std::span<const int32_t> acc, size_t B,
+                                                  size_t width,
+                                                  const std::vector<Scalar>& acc_blinds,
+                                                  SegmentLayerProof* layer) {
+  const RequantizeStatement rs = DescribeRequantize(ctx.graph, node, B, width);
+  VEIL_ASSIGN_OR_RETURN(layer->accumulator,
+                        HyraxCommitInt32(ctx.key, acc, B, width, acc_blinds, ctx.pool));
+  VEIL_ASSIGN_OR_RETURN(ActivationOpening * out,
+                        ctx.Output(node, RequantizeReference(acc, B, width, rs.multiplier, rs.shift,
+                                                             rs.act_min, rs.act_max)));
+  layer->output = out->commitment;
+  AbsorbLayer(ctx.t, *layer);
+  return out;
+}
+
 Result<RequantizeProof> ProveNodeRequantize(ProverContext& ctx, const Node& node,
                                             const HyraxCommitment& acc,
                                             std::span<const int32_t> acc32,

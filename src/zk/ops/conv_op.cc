@@ -58,7 +58,6 @@ Status Prove(ProverContext& ctx, int n, SegmentLayerProof* layer) {
       ctx.sc.Find(static_cast<uint32_t>(n), "bias") == nullptr)
     return Status::Internal("weight commitment missing");
   const std::vector<int32_t> acc = ConvAccumulators(cs, x.values.i8(), w.i8(), b.i32(), B);
-  const RequantizeStatement rs = DescribeRequantize(ctx.graph, node, B, J);
   ConvWitness cw;
   cw.input = x.values.i8();
   cw.weight = w.i8();
@@ -68,13 +67,8 @@ Status Prove(ProverContext& ctx, int n, SegmentLayerProof* layer) {
   cw.weight_blinds = TensorBlinds(ctx.seed, ctx.segment, n, "weight", cs.o);
   cw.bias_blinds = TensorBlinds(ctx.seed, ctx.segment, n, "bias", 1);
   cw.accumulator_blinds = FreshBlinds(B);
-  VEIL_ASSIGN_OR_RETURN(layer->accumulator,
-                        HyraxCommitInt32(ctx.key, acc, B, J, cw.accumulator_blinds, ctx.pool));
   VEIL_ASSIGN_OR_RETURN(ActivationOpening * out,
-                        ctx.Output(node, RequantizeReference(acc, B, J, rs.multiplier, rs.shift,
-                                                             rs.act_min, rs.act_max)));
-  layer->output = out->commitment;
-  AbsorbLayer(ctx.t, *layer);
+                        CommitAccumulatedLayer(ctx, node, acc, B, J, cw.accumulator_blinds, layer));
   ConvStatement st = Statement(ctx.graph, ctx.sc, n, B);
   st.input = x.commitment;
   st.accumulator = layer->accumulator;

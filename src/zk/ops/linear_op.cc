@@ -57,7 +57,6 @@ Status Prove(ProverContext& ctx, int n, SegmentLayerProof* layer) {
       ctx.sc.Find(static_cast<uint32_t>(n), "bias") == nullptr)
     return Status::Internal("weight commitment missing");
   const std::vector<int32_t> acc = LinearAccumulators(x.values.i8(), w.i8(), b.i32(), B * T, K, N);
-  const RequantizeStatement rs = DescribeRequantize(ctx.graph, node, B, width);
   LinearWitness lw;
   lw.input = x.values.i8();
   lw.weight = w.i8();
@@ -67,13 +66,9 @@ Status Prove(ProverContext& ctx, int n, SegmentLayerProof* layer) {
   lw.weight_blinds = TensorBlinds(ctx.seed, ctx.segment, n, "weight", N);
   lw.bias_blinds = TensorBlinds(ctx.seed, ctx.segment, n, "bias", 1);
   lw.accumulator_blinds = FreshBlinds(B);
-  VEIL_ASSIGN_OR_RETURN(layer->accumulator,
-                        HyraxCommitInt32(ctx.key, acc, B, width, lw.accumulator_blinds, ctx.pool));
-  VEIL_ASSIGN_OR_RETURN(ActivationOpening * out,
-                        ctx.Output(node, RequantizeReference(acc, B, width, rs.multiplier, rs.shift,
-                                                             rs.act_min, rs.act_max)));
-  layer->output = out->commitment;
-  AbsorbLayer(ctx.t, *layer);
+  VEIL_ASSIGN_OR_RETURN(
+      ActivationOpening * out,
+      CommitAccumulatedLayer(ctx, node, acc, B, width, lw.accumulator_blinds, layer));
   LinearStatement st = Statement(ctx.graph, ctx.sc, n, B);
   st.input = x.commitment;
   st.accumulator = layer->accumulator;

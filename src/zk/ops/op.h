@@ -71,6 +71,15 @@ void AbsorbLayer(Transcript* t, const SegmentLayerProof& l);
 // per token for a [T, K] input), Conv2d channel j / (OH·OW),
 // Requantize per-channel along the last axis, Add multiplier 1 and the node's shift.
 RequantizeStatement DescribeRequantize(const Graph& g, const Node& node, size_t B, size_t width);
+// The common first step of a node whose int32 accumulators `acc` ([B, width]) are
+// requantized to its output (Linear, Conv2d): commits the accumulators with `acc_blinds`
+// into layer->accumulator, computes and commits the output (ctx.Output) into
+// layer->output, and absorbs the layer. Returns the output opening.
+Result<ActivationOpening*> CommitAccumulatedLayer(ProverContext& ctx, const Node& node,
+                                                  std::span<const int32_t> acc, size_t B,
+                                                  size_t width,
+                                                  const std::vector<Scalar>& acc_blinds,
+                                                  SegmentLayerProof* layer);
 // Proves / verifies / reads the node's requantization from `acc` to the output.
 Result<RequantizeProof> ProveNodeRequantize(ProverContext& ctx, const Node& node,
                                             const HyraxCommitment& acc,
